@@ -1,0 +1,7 @@
+"""recforge: recommender systems, from interaction logs to honest evaluation and serving."""
+
+from recforge.data import Interactions
+
+__version__ = "0.1.0"
+
+__all__ = ["Interactions", "__version__"]

@@ -1,0 +1,40 @@
+"""Exceptions and warnings that recforge raises for user mistakes.
+
+Every `RecforgeError` carries a one-line message that names the problem and the fix; the command
+line prints it without a traceback. Anything else escaping recforge is a bug.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DataError",
+    "DataWarning",
+    "DatasetNotFoundError",
+    "NotFittedError",
+    "ParameterError",
+    "RecforgeError",
+]
+
+
+class RecforgeError(Exception):
+    """Base class of errors caused by the user's input, parameters or environment."""
+
+
+class DataError(RecforgeError, ValueError):
+    """Input data is malformed: a file, line and column, or an array, is named in the message."""
+
+
+class ParameterError(RecforgeError, ValueError):
+    """A parameter has a bad type or value."""
+
+
+class NotFittedError(RecforgeError, AttributeError):
+    """A model was used before `fit` (or `load`)."""
+
+
+class DatasetNotFoundError(RecforgeError, FileNotFoundError):
+    """A named dataset is neither under RECFORGE_DATA nor downloadable."""
+
+
+class DataWarning(UserWarning):
+    """Rows were dropped or merged; the message counts them and says how to change the policy."""
