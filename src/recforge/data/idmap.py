@@ -6,13 +6,14 @@ sorted array of raw ids and lookups are vectorised binary searches (no Python di
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recforge.errors import DataError
+from recforge.errors import DataError, ParameterError
 
 __all__ = ["IdMap", "factorize"]
 
@@ -30,7 +31,9 @@ class IdMap:
         if raw.ndim != 1:
             raise DataError(f"raw ids must be 1-D; got an array of shape {raw.shape}")
         if raw.size > 1 and not bool(np.all(raw[1:] > raw[:-1])):
-            raise DataError("raw ids of an IdMap must be unique and sorted; build it with factorize")
+            raise DataError(
+                "raw ids of an IdMap must be unique and sorted; build the map with factorize"
+            )
         raw.setflags(write=False)
         self._raw = raw
 
@@ -41,6 +44,7 @@ class IdMap:
 
     @property
     def is_string(self) -> bool:
+        """True when raw ids are strings, False when they are int64."""
         return self._raw.dtype.kind == "U"
 
     def __len__(self) -> int:
@@ -49,6 +53,8 @@ class IdMap:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, IdMap):
             return NotImplemented
+        if self is other or self._raw is other._raw:
+            return True
         return self._raw.dtype.kind == other._raw.dtype.kind and np.array_equal(
             self._raw, other._raw
         )
@@ -66,6 +72,11 @@ class IdMap:
 
         missing: "error" raises a DataError naming the first unknown id; "mask" returns -1 there.
         """
+        if missing not in ("error", "mask"):
+            raise ParameterError(
+                f"The 'missing' parameter of to_index must be one of 'error', 'mask'. "
+                f"Got {missing!r} instead."
+            )
         query = self._coerce(np.asarray(raw))
         flat = query.reshape(-1)
         if self._raw.size == 0:
@@ -76,21 +87,26 @@ class IdMap:
             pos_c = np.minimum(pos, self._raw.size - 1)
             found = self._raw[pos_c] == flat
             pos = pos_c
-        if not bool(found.all()):
-            if missing == "error":
-                bad = flat[~found][0]
-                raise DataError(
-                    f"unknown {what} {bad!r}: it is not among the {len(self)} {what}s the model "
-                    f"or dataset knows"
-                )
+        if missing == "error" and not bool(found.all()):
+            bad = np.asarray(raw).reshape(-1)[np.flatnonzero(~found)[0]]
+            raise DataError(
+                f"unknown {what} {_show(bad)}: it is not among the {len(self)} {what}s the "
+                f"model or dataset knows; drop it or use ids from the training data"
+            )
         out = np.where(found, pos, -1).astype(np.int32)
         return out.reshape(query.shape)
 
     def to_raw(self, index: Any) -> np.ndarray:
-        """Raw ids for indices (any integer array)."""
+        """Raw ids (shape like `index`) for indices (any integer array-like)."""
         idx = np.asarray(index)
+        if idx.dtype.kind not in "iu":
+            raise DataError(f"indices must be integers; got dtype {idx.dtype}")
         if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
-            raise DataError(f"index out of range for an IdMap of {len(self)} ids")
+            bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
+            raise DataError(
+                f"index {bad} is out of range for an IdMap of {len(self)} ids; "
+                f"indices must lie in [0, {len(self)})"
+            )
         return self._raw[idx]
 
     def _coerce(self, query: np.ndarray) -> np.ndarray:
@@ -103,38 +119,76 @@ class IdMap:
             out = np.full(query.shape, np.iinfo(np.int64).min, dtype=np.int64)
             flat_q, flat_o = query.reshape(-1), out.reshape(-1)
             for i, v in enumerate(flat_q):
-                try:
-                    flat_o[i] = int(str(v).strip())
-                except ValueError:
-                    pass  # stays unmatched: reported as unknown
+                with contextlib.suppress(ValueError, TypeError, OverflowError):
+                    flat_o[i] = int(str(v).strip())  # unparsable ids stay unmatched
             return out
         if query.dtype.kind == "f":
-            if query.size and not bool(np.all(np.mod(query, 1) == 0)):
-                raise DataError("ids must be integers or strings; got fractional numbers")
+            _check_whole(query)
             return query.astype(np.int64)
         raise DataError(f"ids must be integers or strings; got dtype {query.dtype}")
 
 
-def _as_raw_array(values: Any) -> np.ndarray:
+def _show(value: Any) -> str:
+    """An id as the user wrote it: 'u1' for strings, 7 for numbers."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _check_whole(arr: np.ndarray, what: str = "id") -> None:
+    """Float ids are accepted only when every value is a whole number (no NaN)."""
+    if arr.size and bool(np.isnan(arr).any()):
+        raise DataError(
+            f"{what} column has {int(np.isnan(arr).sum())} missing values; drop those rows first"
+        )
+    if arr.size and not bool(np.all(np.mod(arr, 1) == 0)):
+        raise DataError(f"{what}s must be integers or strings; got fractional numbers")
+
+
+def _as_raw_array(values: Any, what: str = "id") -> np.ndarray:
+    """Raw ids as a 1-D int64 or unicode numpy array; missing values are a DataError."""
     if isinstance(values, pa.ChunkedArray | pa.Array):
+        if values.null_count:
+            raise DataError(
+                f"{what} column has {values.null_count} missing values; drop those rows first"
+            )
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            return values.to_numpy(zero_copy_only=False).astype(str)
         values = values.to_numpy(zero_copy_only=False)
     arr = np.asarray(values)
-    if arr.dtype.kind in "iu":
+    kind = arr.dtype.kind
+    if kind in "iu":
         return arr.astype(np.int64)
-    if arr.dtype.kind == "U":
+    if kind == "U":
         return arr.copy()
-    if arr.dtype.kind == "O":
-        kinds = {type(x) for x in arr.reshape(-1)[:1000]}
-        if kinds and all(issubclass(k, int | np.integer) for k in kinds):
-            return arr.astype(np.int64)
-        return arr.astype(str)
-    if arr.dtype.kind == "f":
-        if arr.size and not bool(np.all(np.mod(arr, 1) == 0)):
-            raise DataError("ids must be integers or strings; got fractional numbers")
+    if kind == "f":
+        _check_whole(arr, what)
         return arr.astype(np.int64)
-    if arr.dtype.kind == "b":
-        raise DataError("ids must be integers or strings; got booleans")
+    if kind == "b":
+        raise DataError(f"{what}s must be integers or strings; got booleans")
+    if kind == "O":
+        return _as_raw_array(_object_to_arrow(arr, what), what)
     return arr.astype(str)
+
+
+def _object_to_arrow(arr: np.ndarray, what: str) -> pa.Array:
+    """Object arrays (pandas columns) through arrow, which finds None / NaN in C."""
+    flat = arr.reshape(-1)
+    try:
+        out = pa.array(flat, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        # Mixed ints and strings: compare them as strings, after looking for missing values.
+        missing = int(sum(v is None or (isinstance(v, float) and v != v) for v in flat))
+        if missing:
+            raise DataError(
+                f"{what} column has {missing} missing values; drop those rows first"
+            ) from None
+        return pa.array(flat.astype(str))
+    if out.null_count:
+        raise DataError(f"{what} column has {out.null_count} missing values; drop those rows first")
+    if pa.types.is_null(out.type):  # empty input
+        return pa.array([], type=pa.int64())
+    if pa.types.is_floating(out.type):
+        return pa.array(_as_raw_array(out.to_numpy(zero_copy_only=False), what))
+    return out
 
 
 def factorize(values: Any, *, what: str = "id") -> tuple[np.ndarray, IdMap]:
@@ -143,14 +197,16 @@ def factorize(values: Any, *, what: str = "id") -> tuple[np.ndarray, IdMap]:
     values: 1-D array-like (numpy, pyarrow, list) of ints or strings, no nulls.
     Returns (codes int32 [n], IdMap).
     """
+    if not isinstance(values, pa.ChunkedArray | pa.Array) and np.ndim(values) != 1:
+        raise DataError(f"{what}s must be a 1-D array; got shape {np.shape(values)}")
     dense = _factorize_dense_ints(values)
     if dense is not None:
         return dense
-    arr = values if isinstance(values, pa.ChunkedArray | pa.Array) else _to_arrow(values)
+    arr = values if isinstance(values, pa.ChunkedArray | pa.Array) else _to_arrow(values, what)
     if arr.null_count:
-        raise DataError(f"{what} column has {arr.null_count} missing values")
-    if pa.types.is_floating(arr.type):
-        arr = pa.array(_as_raw_array(arr))
+        raise DataError(f"{what} column has {arr.null_count} missing values; drop those rows first")
+    if pa.types.is_floating(arr.type) or pa.types.is_boolean(arr.type):
+        arr = pa.array(_as_raw_array(arr, what))
     encoded = pc.dictionary_encode(arr)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.unify_dictionaries() if encoded.num_chunks > 1 else encoded
@@ -164,7 +220,7 @@ def factorize(values: Any, *, what: str = "id") -> tuple[np.ndarray, IdMap]:
     else:
         dictionary = encoded.dictionary
         indices = encoded.indices.to_numpy(zero_copy_only=False)
-    raw = _as_raw_array(dictionary)
+    raw = _as_raw_array(dictionary, what)
     order = np.argsort(raw, kind="stable")
     rank = np.empty(order.size, dtype=np.int32)
     rank[order] = np.arange(order.size, dtype=np.int32)
@@ -193,10 +249,10 @@ def _factorize_dense_ints(values: Any) -> tuple[np.ndarray, IdMap] | None:
     return rank[offset].astype(np.int32, copy=False), IdMap(raw)
 
 
-def _to_arrow(values: Any) -> pa.Array:
+def _to_arrow(values: Any, what: str) -> pa.Array:
     arr = np.asarray(values)
     if arr.dtype.kind == "O":
-        arr = _as_raw_array(arr)
-    if arr.dtype.kind == "f":
-        arr = _as_raw_array(arr)
+        return _object_to_arrow(arr, what)
+    if arr.dtype.kind in "fb":
+        arr = _as_raw_array(arr, what)
     return pa.array(arr)

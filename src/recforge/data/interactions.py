@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
+import pyarrow as pa
 import scipy.sparse as sp
 
 from recforge.data.idmap import IdMap, factorize
 from recforge.errors import DataError, DataWarning, ParameterError
 
-__all__ = ["DUPLICATE_POLICIES", "Histories", "Interactions", "InteractionStats"]
+__all__ = ["DUPLICATE_POLICIES", "Histories", "InteractionStats", "Interactions", "concat"]
 
 DuplicatePolicy = Literal["last", "first", "sum", "mean", "error"]
 DUPLICATE_POLICIES: tuple[str, ...] = ("last", "first", "sum", "mean", "error")
@@ -31,13 +32,19 @@ class Histories(NamedTuple):
     timestamps: np.ndarray | None
 
     def of(self, user: int) -> np.ndarray:
-        """Item indices of one user, oldest first."""
+        """Item indices of one user, oldest first (int32 [n_u])."""
         return self.items[self.indptr[user] : self.indptr[user + 1]]
 
 
 @dataclass(frozen=True)
 class InteractionStats:
-    """Summary numbers of an `Interactions`; `as_dict` gives JSON-ready values."""
+    """Summary numbers of an `Interactions`; `as_dict` gives JSON-ready values.
+
+    rating_histogram maps each rating (as text, e.g. "4" or "3.5") to its count, or value bins
+    "[lo, hi)" when there are more than 20 distinct values; it is empty for implicit data.
+    time_min / time_max are epoch seconds (None without timestamps). user_degree / item_degree
+    hold min, median, mean and max interactions per user / item.
+    """
 
     n_users: int
     n_items: int
@@ -52,9 +59,18 @@ class InteractionStats:
 
     @property
     def sparsity(self) -> float:
+        """1 - density."""
         return 1.0 - self.density
 
+    @property
+    def time_span_days(self) -> float | None:
+        """Days between the first and the last interaction (None without timestamps)."""
+        if self.time_min is None or self.time_max is None:
+            return None
+        return (self.time_max - self.time_min) / 86400.0
+
     def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (times as ISO-8601 UTC strings)."""
         from datetime import UTC, datetime
 
         def iso(t: int | None) -> str | None:
@@ -70,9 +86,7 @@ class InteractionStats:
             "rating_histogram": self.rating_histogram,
             "time_min": iso(self.time_min),
             "time_max": iso(self.time_max),
-            "time_span_days": None
-            if self.time_min is None or self.time_max is None
-            else (self.time_max - self.time_min) / 86400.0,
+            "time_span_days": self.time_span_days,
             "interactions_per_user": self.user_degree,
             "interactions_per_item": self.item_degree,
         }
@@ -88,7 +102,9 @@ class Interactions:
     timestamps: int64 [nnz] aligned with `matrix.data` (seconds since the epoch), or None.
     explicit: True when values are ratings, False when they are implicit weights.
 
-    Build one with `from_arrays`, `from_dataframe`, `from_indices` or a loader in `recforge.data`.
+    "CSR order" below means the order of `matrix.data`: by user index, then item index.
+    Build one with `from_arrays`, `from_dataframe`, `from_indices` or a loader in `recforge.data`;
+    the arrays of a built instance are read-only.
     """
 
     matrix: sp.csr_array
@@ -99,13 +115,33 @@ class Interactions:
 
     def __post_init__(self) -> None:
         m = self.matrix
+        if not sp.issparse(m):
+            raise DataError(
+                f"Interactions needs a scipy sparse matrix; got {type(m).__name__}. "
+                f"Build one with Interactions.from_arrays"
+            )
+        if not isinstance(m, sp.csr_array) or m.dtype != np.float32:
+            m = sp.csr_array(m, dtype=np.float32)
+            object.__setattr__(self, "matrix", m)
         if m.shape != (len(self.user_ids), len(self.item_ids)):
             raise DataError(
                 f"matrix shape {m.shape} does not match the id maps "
                 f"({len(self.user_ids)} users, {len(self.item_ids)} items)"
             )
-        if self.timestamps is not None and self.timestamps.shape != (m.nnz,):
-            raise DataError(f"timestamps must have one entry per interaction ({m.nnz})")
+        if not m.has_canonical_format:
+            raise DataError(
+                "the matrix has unsorted or repeated (user, item) entries; build it with "
+                "Interactions.from_indices, which resolves duplicates"
+            )
+        if self.timestamps is not None:
+            ts = np.asarray(self.timestamps)
+            if ts.shape != (m.nnz,) or ts.dtype.kind not in "iu":
+                raise DataError(
+                    f"timestamps must be an integer array with one entry per interaction "
+                    f"({m.nnz}); got dtype {ts.dtype} and shape {ts.shape}"
+                )
+            object.__setattr__(self, "timestamps", ts.astype(np.int64, copy=False))
+        object.__setattr__(self, "explicit", bool(self.explicit))
         for arr in (m.data, m.indices, m.indptr, self.timestamps):
             if arr is not None:
                 arr.setflags(write=False)
@@ -128,25 +164,28 @@ class Interactions:
         """Build from raw-id arrays (ints or strings) of equal length n.
 
         values: ratings or weights [n] (default 1.0); explicit defaults to `values is not None`.
-        timestamps: int-like [n] seconds, or None.
+        timestamps: [n] epoch seconds (ints, whole floats, datetime64 or ISO strings), or None.
         user_ids / item_ids: reuse existing maps (ids outside them are an error), e.g. for a test
             file scored by a trained model.
         duplicates: what to do with repeated (user, item) pairs — "last" keeps the latest (by
-            timestamp, then by position), "first" the earliest, "sum" / "mean" combine the values,
-            "error" refuses. Merged rows are counted in a DataWarning.
+            timestamp, then by position), "first" the earliest, "sum" / "mean" combine the values
+            (keeping the latest timestamp), "error" refuses. Merged rows are counted in a
+            DataWarning.
+        source: names the input in error messages (a file name, "DataFrame", …).
         """
-        users_a, items_a = np.asarray(users), np.asarray(items)
-        n = _check_same_length(source, users=users_a, items=items_a, values=values, ts=timestamps)
+        n = _check_same_length(
+            source, users=users, items=items, values=values, timestamps=timestamps
+        )
         if n == 0:
             raise DataError(f"{source}: no interactions (empty input)")
         if user_ids is None:
-            u_idx, user_ids = factorize(users_a, what="user")
+            u_idx, user_ids = factorize(users, what="user")
         else:
-            u_idx = user_ids.to_index(users_a, what="user")
+            u_idx = user_ids.to_index(users, what="user")
         if item_ids is None:
-            i_idx, item_ids = factorize(items_a, what="item")
+            i_idx, item_ids = factorize(items, what="item")
         else:
-            i_idx = item_ids.to_index(items_a, what="item")
+            i_idx = item_ids.to_index(items, what="item")
         return cls.from_indices(
             u_idx,
             i_idx,
@@ -168,21 +207,33 @@ class Interactions:
         item: str = "item",
         rating: str | None = None,
         timestamp: str | None = None,
+        explicit: bool | None = None,
         duplicates: DuplicatePolicy = "last",
     ) -> Interactions:
-        """Build from a pandas (or any column-indexable) DataFrame by column names."""
-        columns = list(getattr(df, "columns", []))
-        for role, name in (("user", user), ("item", item), ("rating", rating), ("timestamp", timestamp)):
+        """Build from a pandas / polars DataFrame or a pyarrow Table by column names.
+
+        rating: a ratings (or weights, with explicit=False) column; None gives weight 1.0.
+        timestamp: epoch seconds, datetimes (tz-aware ones are taken in UTC) or ISO strings.
+        """
+        names = getattr(df, "column_names", None) or getattr(df, "columns", None)
+        if names is None:
+            raise DataError(
+                f"from_dataframe needs a DataFrame or a pyarrow Table; got {type(df).__name__}"
+            )
+        columns = [str(c) for c in names]
+        roles = (("user", user), ("item", item), ("rating", rating), ("timestamp", timestamp))
+        for role, name in roles:
             if name is not None and name not in columns:
                 raise DataError(
                     f"DataFrame has no {role} column {name!r}; columns are {columns}. "
                     f"Pass {role}=<column name>."
                 )
         return cls.from_arrays(
-            df[user].to_numpy(),
-            df[item].to_numpy(),
-            None if rating is None else df[rating].to_numpy(),
-            None if timestamp is None else df[timestamp].to_numpy(),
+            _column(df, user),
+            _column(df, item),
+            None if rating is None else _column(df, rating),
+            None if timestamp is None else _column(df, timestamp),
+            explicit=explicit,
             duplicates=duplicates,
             source="DataFrame",
         )
@@ -190,8 +241,8 @@ class Interactions:
     @classmethod
     def from_indices(
         cls,
-        users: np.ndarray,
-        items: np.ndarray,
+        users: Any,
+        items: Any,
         values: Any | None,
         timestamps: Any | None,
         *,
@@ -201,14 +252,19 @@ class Interactions:
         duplicates: DuplicatePolicy = "last",
         source: str = "arrays",
     ) -> Interactions:
-        """Build from index arrays (int, [n]) that already refer to `user_ids` / `item_ids`."""
+        """Build from index arrays (int, [n]) that already refer to `user_ids` / `item_ids`.
+
+        values [n] (None: 1.0) and timestamps [n] (or None) as in `from_arrays`; so is
+        `duplicates`. n may be 0 (an empty matrix over the given id maps).
+        """
         if duplicates not in DUPLICATE_POLICIES:
             raise ParameterError(
                 f"The 'duplicates' parameter must be one of {', '.join(DUPLICATE_POLICIES)}. "
                 f"Got {duplicates!r} instead."
             )
-        u = np.asarray(users, dtype=np.int64)
-        i = np.asarray(items, dtype=np.int64)
+        _check_same_length(source, users=users, items=items, values=values, timestamps=timestamps)
+        u = _as_index(users, "user", source)
+        i = _as_index(items, "item", source)
         n_users, n_items = len(user_ids), len(item_ids)
         if u.size and (u.min() < 0 or u.max() >= n_users):
             raise DataError(f"{source}: user index out of range [0, {n_users})")
@@ -221,20 +277,23 @@ class Interactions:
             matrix.data = vals[perm]
             ts_out = None if ts is None else ts[perm]
         else:
-            matrix, ts_out = _merge_duplicates(u, i, vals, ts, n_users, n_items, duplicates, source)
+            matrix.data, ts_out = _merge_duplicates(matrix, u, i, vals, ts, duplicates, source)
         return cls(matrix, user_ids, item_ids, ts_out, bool(explicit))
 
     # ------------------------------------------------------------------ basic views
     @property
     def n_users(self) -> int:
+        """Rows of `matrix` (users known to the id map, with or without interactions)."""
         return int(self.matrix.shape[0])
 
     @property
     def n_items(self) -> int:
+        """Columns of `matrix`."""
         return int(self.matrix.shape[1])
 
     @property
     def nnz(self) -> int:
+        """Number of (user, item) interactions."""
         return int(self.matrix.nnz)
 
     def __len__(self) -> int:
@@ -262,30 +321,42 @@ class Interactions:
         return np.bincount(self.matrix.indices, minlength=self.n_items).astype(np.int64)
 
     def binary(self) -> sp.csr_array:
-        """The interaction pattern with every value set to 1.0 (float32 CSR)."""
+        """The interaction pattern with every value set to 1.0 (float32 CSR [n_users, n_items])."""
         m = self.matrix
-        return sp.csr_array(
-            (np.ones(m.nnz, dtype=np.float32), m.indices, m.indptr), shape=m.shape
-        )
+        out = sp.csr_array((np.ones(m.nnz, dtype=np.float32), m.indices, m.indptr), shape=m.shape)
+        out.has_canonical_format = True
+        return out
+
+    def time_order(self) -> np.ndarray:
+        """Permutation of CSR slots (int64 [nnz]) listing users in index order and each user's
+        interactions oldest first; equal times (and data without timestamps) by item index."""
+        n = self.nnz
+        if self.timestamps is None or n == 0:
+            return np.arange(n, dtype=np.int64)
+        ts = self.timestamps
+        rows, _, _ = self.coo()
+        lo, hi = int(ts.min()), int(ts.max())
+        span = hi - lo + 1
+        if span * self.n_users < 2**62:  # one stable sort of a combined key
+            key = rows.astype(np.int64) * span + (ts - lo)
+            return np.argsort(key, kind="stable").astype(np.int64, copy=False)
+        return np.lexsort((ts, rows)).astype(np.int64, copy=False)
 
     def histories(self) -> Histories:
         """Per-user item sequences, oldest first (ties, or no timestamps: by item index)."""
-        rows, items, _ = self.coo()
+        indptr = self.matrix.indptr.astype(np.int64)
+        items = self.matrix.indices.astype(np.int32, copy=False)
         if self.timestamps is None:
-            return Histories(self.matrix.indptr.astype(np.int64), items, None)
-        order = np.lexsort((self.timestamps, rows))
-        return Histories(
-            self.matrix.indptr.astype(np.int64), items[order], self.timestamps[order]
-        )
+            return Histories(indptr, items, None)
+        order = self.time_order()
+        return Histories(indptr, items[order], self.timestamps[order])
 
     def to_dataframe(self, *, raw_ids: bool = True) -> Any:
-        """A pandas DataFrame with columns user, item, value[, timestamp] (pandas needed)."""
+        """A pandas DataFrame with columns user, item, rating|weight[, timestamp] (CSR order)."""
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "to_dataframe needs pandas: pip install 'recforge[pandas]'"
-            ) from exc
+            raise ImportError("to_dataframe needs pandas: pip install 'recforge[pandas]'") from exc
         rows, items, values = self.coo()
         data: dict[str, Any] = {
             "user": self.user_ids.to_raw(rows) if raw_ids else rows,
@@ -297,41 +368,44 @@ class Interactions:
         return pd.DataFrame(data)
 
     # ------------------------------------------------------------------ derived datasets
-    def subset(self, mask: np.ndarray) -> Interactions:
+    def subset(self, mask: Any) -> Interactions:
         """Keep the interactions where `mask` (bool [nnz], CSR order) is True; same id maps."""
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != (self.nnz,):
-            raise DataError(f"mask must be a bool array of length {self.nnz}")
+        mask = np.asarray(mask)
+        if mask.dtype != np.bool_ or mask.shape != (self.nnz,):
+            raise DataError(
+                f"subset needs a bool mask of shape ({self.nnz},), one entry per interaction "
+                f"in CSR order; got dtype {mask.dtype} and shape {mask.shape}"
+            )
         m = self.matrix
-        counts = np.bincount(
-            np.repeat(np.arange(self.n_users), np.diff(m.indptr))[mask], minlength=self.n_users
-        )
-        indptr = np.zeros(self.n_users + 1, dtype=m.indptr.dtype)
-        np.cumsum(counts, out=indptr[1:])
+        csum = np.zeros(self.nnz + 1, dtype=np.int64)
+        np.cumsum(mask, out=csum[1:])
+        indptr = csum[m.indptr]
         matrix = sp.csr_array((m.data[mask], m.indices[mask], indptr), shape=m.shape)
-        matrix.has_sorted_indices = True
+        matrix.has_canonical_format = True
         ts = None if self.timestamps is None else self.timestamps[mask]
         return Interactions(matrix, self.user_ids, self.item_ids, ts, self.explicit)
 
     def compact(self) -> Interactions:
         """Drop users and items with no interactions and re-index (new, smaller id maps)."""
-        keep_u = np.flatnonzero(self.user_counts() > 0)
+        u_counts = self.user_counts()
+        keep_u = np.flatnonzero(u_counts > 0)
         keep_i = np.flatnonzero(self.item_counts() > 0)
         if keep_u.size == self.n_users and keep_i.size == self.n_items:
             return self
-        rows, items, values = self.coo()
-        new_u = np.full(self.n_users, -1, dtype=np.int64)
-        new_u[keep_u] = np.arange(keep_u.size)
-        new_i = np.full(self.n_items, -1, dtype=np.int64)
-        new_i[keep_i] = np.arange(keep_i.size)
-        return Interactions.from_indices(
-            new_u[rows],
-            new_i[items],
-            values,
+        m = self.matrix
+        new_i = np.full(self.n_items, -1, dtype=np.int32)
+        new_i[keep_i] = np.arange(keep_i.size, dtype=np.int32)
+        indptr = np.zeros(keep_u.size + 1, dtype=np.int64)
+        np.cumsum(u_counts[keep_u], out=indptr[1:])
+        # Renumbering is monotone, so CSR order (and the timestamps' alignment) is unchanged.
+        matrix = sp.csr_array((m.data, new_i[m.indices], indptr), shape=(keep_u.size, keep_i.size))
+        matrix.has_canonical_format = True
+        return Interactions(
+            matrix,
+            IdMap(self.user_ids.raw_ids[keep_u]),
+            IdMap(self.item_ids.raw_ids[keep_i]),
             self.timestamps,
-            user_ids=IdMap(self.user_ids.raw_ids[keep_u]),
-            item_ids=IdMap(self.item_ids.raw_ids[keep_i]),
-            explicit=self.explicit,
+            self.explicit,
         )
 
     def filter(
@@ -349,9 +423,9 @@ class Interactions:
         mi = check_int(min_item_interactions, "min_item_interactions", "filter", low=1)
         current = self
         while True:
-            rows, items, _ = current.coo()
             ok_u = current.user_counts() >= mu
             ok_i = current.item_counts() >= mi
+            rows, items, _ = current.coo()
             mask = ok_u[rows] & ok_i[items]
             if bool(mask.all()):
                 return current.compact()
@@ -360,16 +434,14 @@ class Interactions:
                 return current.compact()
 
     def binarize(self, threshold: float) -> Interactions:
-        """Explicit → implicit: keep ratings ≥ threshold, with weight 1.0."""
+        """Explicit → implicit: keep ratings ≥ threshold, with weight 1.0 (same id maps)."""
         from recforge._validation import check_float
 
         t = check_float(threshold, "threshold", "binarize")
         if not self.explicit:
             raise DataError("binarize needs explicit ratings; these interactions are implicit")
         kept = self.subset(self.matrix.data >= t)
-        m = kept.matrix
-        matrix = sp.csr_array((np.ones(m.nnz, dtype=np.float32), m.indices, m.indptr), m.shape)
-        return Interactions(matrix, self.user_ids, self.item_ids, kept.timestamps, explicit=False)
+        return Interactions(kept.binary(), self.user_ids, self.item_ids, kept.timestamps, False)
 
     def restrict(self, user_ids: IdMap, item_ids: IdMap) -> tuple[Interactions, int]:
         """Re-express these interactions in other id maps, dropping pairs whose user or item is
@@ -378,15 +450,16 @@ class Interactions:
         u = user_ids.to_index(self.user_ids.raw_ids, missing="mask")[rows]
         i = item_ids.to_index(self.item_ids.raw_ids, missing="mask")[items]
         keep = (u >= 0) & (i >= 0)
-        dropped = int((~keep).sum())
-        if not bool(keep.any()):
-            empty = sp.csr_array((len(user_ids), len(item_ids)), dtype=np.float32)
-            ts_e = None if self.timestamps is None else np.zeros(0, dtype=np.int64)
-            return Interactions(empty, user_ids, item_ids, ts_e, self.explicit), dropped
+        dropped = int(keep.size - np.count_nonzero(keep))
         ts = None if self.timestamps is None else self.timestamps[keep]
         out = Interactions.from_indices(
-            u[keep], i[keep], values[keep], ts,
-            user_ids=user_ids, item_ids=item_ids, explicit=self.explicit,
+            u[keep],
+            i[keep],
+            values[keep],
+            ts,
+            user_ids=user_ids,
+            item_ids=item_ids,
+            explicit=self.explicit,
         )
         return out, dropped
 
@@ -399,8 +472,7 @@ class Interactions:
             if vals.size <= 20:
                 hist = {_fmt(v): int(c) for v, c in zip(vals, counts, strict=True)}
             else:
-                edges = np.histogram_bin_edges(self.matrix.data, bins=10)
-                c, e = np.histogram(self.matrix.data, bins=edges)
+                c, e = np.histogram(self.matrix.data, bins=10)
                 hist = {f"[{_fmt(e[k])}, {_fmt(e[k + 1])})": int(c[k]) for k in range(c.size)}
         ts = self.timestamps
         return InteractionStats(
@@ -415,6 +487,57 @@ class Interactions:
             user_degree=_degree(self.user_counts()),
             item_degree=_degree(self.item_counts()),
         )
+
+
+def concat(parts: Sequence[Interactions]) -> Interactions:
+    """Union of interactions that share id maps, e.g. train + valid of one split.
+
+    A (user, item) pair found in several parts keeps the value and timestamp of the last part
+    holding it; such repeats are counted in a DataWarning (parts of one split never repeat).
+    """
+    if not parts:
+        raise DataError("concat needs at least one Interactions")
+    first = parts[0]
+    for p in parts[1:]:
+        if p.user_ids != first.user_ids or p.item_ids != first.item_ids:
+            raise DataError(
+                "concat can only combine interactions that share id maps (parts of one split); "
+                "use restrict to re-express one in the other's id maps"
+            )
+        if p.explicit != first.explicit:
+            raise DataError("concat cannot mix explicit ratings with implicit weights")
+        if (p.timestamps is None) != (first.timestamps is None):
+            raise DataError("concat cannot mix interactions with and without timestamps")
+    if len(parts) == 1:
+        return first
+    coos = [p.coo() for p in parts]
+    u = np.concatenate([c[0] for c in coos]).astype(np.int64)
+    i = np.concatenate([c[1] for c in coos]).astype(np.int64)
+    vals = np.concatenate([c[2] for c in coos])
+    ts = None
+    if first.timestamps is not None:
+        ts = np.concatenate([p.timestamps for p in parts if p.timestamps is not None])
+    matrix, perm = _to_csr(u, i, first.n_users, first.n_items)
+    if matrix.nnz != u.size:
+        # Keep the last occurrence of every pair: positions are summed for repeated pairs, so
+        # look them up again from the reversed input.
+        key = u * first.n_items + i
+        _, last_rev = np.unique(key[::-1], return_index=True)
+        keep = np.sort(u.size - 1 - last_rev)
+        n_repeated = u.size - keep.size
+        u, i, vals = u[keep], i[keep], vals[keep]
+        ts = None if ts is None else ts[keep]
+        matrix, perm = _to_csr(u, i, first.n_users, first.n_items)
+        warnings.warn(
+            f"concat: {n_repeated} (user, item) pairs appear in more than one part; "
+            f"kept the value of the last part holding each",
+            DataWarning,
+            stacklevel=2,
+        )
+    matrix.data = vals[perm]
+    return Interactions(
+        matrix, first.user_ids, first.item_ids, None if ts is None else ts[perm], first.explicit
+    )
 
 
 # ---------------------------------------------------------------------- helpers
@@ -433,11 +556,39 @@ def _degree(counts: np.ndarray) -> dict[str, float]:
     }
 
 
+def _column(df: Any, name: str) -> Any:
+    """One column as an array (pyarrow columns stay arrow; tz-aware datetimes become UTC)."""
+    col = df[name]
+    dt = getattr(col, "dt", None)
+    if dt is not None and getattr(dt, "tz", None) is not None:
+        col = dt.tz_convert(None)
+    if isinstance(col, pa.Array | pa.ChunkedArray) or not hasattr(col, "to_numpy"):
+        return col
+    return col.to_numpy()
+
+
 def _check_same_length(source: str, **arrays: Any) -> int:
-    lengths = {k: len(np.asarray(v)) for k, v in arrays.items() if v is not None}
+    lengths: dict[str, int] = {}
+    for name, value in arrays.items():
+        if value is None:
+            continue
+        if isinstance(value, pa.Array | pa.ChunkedArray):
+            ndim = 1
+        else:
+            ndim = len(value.shape) if hasattr(value, "shape") else np.ndim(value)
+        if ndim != 1:
+            raise DataError(f"{source}: {name} must be a 1-D array; got {ndim} dimensions")
+        lengths[name] = len(value)
     if len(set(lengths.values())) > 1:
         raise DataError(f"{source}: arrays differ in length: {lengths}")
     return next(iter(lengths.values()))
+
+
+def _as_index(values: Any, what: str, source: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iu":
+        raise DataError(f"{source}: {what} indices must be integers; got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
 
 
 def _clean_values(values: Any | None, n: int, source: str) -> np.ndarray:
@@ -445,125 +596,126 @@ def _clean_values(values: Any | None, n: int, source: str) -> np.ndarray:
         return np.ones(n, dtype=np.float32)
     try:
         v = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{source}: ratings/weights must be numeric ({exc})") from None
+    except (TypeError, ValueError):
+        raise DataError(
+            f"{source}: ratings/weights must be numbers; convert or drop the other values"
+        ) from None
     bad = ~np.isfinite(v)
     if bool(bad.any()):
         k = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"{source}: rating/weight at row {k} is {v[k]!r}; every value must be a finite number"
+            f"{source}: rating/weight at row {k} is {float(v[k])} ({int(bad.sum())} such rows); "
+            f"every value must be a finite number, so drop or fill those rows"
         )
     return v.astype(np.float32)
 
 
 def _clean_timestamps(ts: Any | None, n: int, source: str) -> np.ndarray | None:
+    """Epoch seconds, int64 [n], from ints, whole floats, datetime64 or ISO strings."""
     if ts is None:
         return None
+    if isinstance(ts, pa.Array | pa.ChunkedArray):
+        ts = ts.to_numpy(zero_copy_only=False)
+    elif hasattr(ts, "to_numpy"):  # a DataFrame column
+        ts = ts.to_numpy()
     arr = np.asarray(ts)
-    if arr.dtype.kind == "M":
-        return arr.astype("datetime64[s]").astype(np.int64)
-    if arr.dtype.kind == "f":
-        if not bool(np.isfinite(arr).all()):
-            k = int(np.flatnonzero(~np.isfinite(arr))[0])
-            raise DataError(f"{source}: timestamp at row {k} is missing or not finite")
-        return arr.astype(np.int64)
-    if arr.dtype.kind in "iu":
+    kind = arr.dtype.kind
+    if kind in "iu":
         return arr.astype(np.int64, copy=False)
-    raise DataError(f"{source}: timestamps must be integers (seconds) or datetimes")
+    if kind == "f":
+        bad = ~np.isfinite(arr)
+        if bool(bad.any()):
+            k = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{source}: timestamp at row {k} is missing or not finite "
+                f"({int(bad.sum())} such rows); drop or fill those rows"
+            )
+        return np.floor(arr).astype(np.int64)
+    if kind in "UO":
+        try:
+            arr = arr.astype("datetime64[s]")
+        except (TypeError, ValueError):
+            raise DataError(
+                f"{source}: timestamps must be epoch seconds, datetimes or ISO-8601 strings "
+                f"such as '2024-03-01T12:00:00'"
+            ) from None
+        kind = "M"
+    if kind == "M":
+        nat = np.isnat(arr)
+        if bool(nat.any()):
+            k = int(np.flatnonzero(nat)[0])
+            raise DataError(
+                f"{source}: timestamp at row {k} is missing ({int(nat.sum())} such rows); "
+                f"drop or fill those rows"
+            )
+        return arr.astype("datetime64[s]").astype(np.int64)
+    raise DataError(
+        f"{source}: timestamps must be epoch seconds, datetimes or ISO-8601 strings; "
+        f"got dtype {arr.dtype}"
+    )
 
 
-def _to_csr(u: np.ndarray, i: np.ndarray, n_users: int, n_items: int) -> tuple[sp.csr_array, np.ndarray]:
-    """CSR of the pattern, plus the input row behind each CSR slot (valid when no duplicates)."""
+def _to_csr(
+    u: np.ndarray, i: np.ndarray, n_users: int, n_items: int
+) -> tuple[sp.csr_array, np.ndarray]:
+    """CSR of the pattern, plus the input row behind each CSR slot (valid when no duplicates:
+    for a repeated pair the slot holds the sum of its rows)."""
     pos = np.arange(u.size, dtype=np.int64)
-    m = sp.csr_array((pos, (u, i)), shape=(n_users, n_items))
-    m.sum_duplicates()
+    m = sp.csr_array((pos, (u, i)), shape=(n_users, n_items))  # sums duplicates, sorts rows
     m.indices = m.indices.astype(np.int32, copy=False)
     return m, m.data
 
 
 def _merge_duplicates(
+    matrix: sp.csr_array,
     u: np.ndarray,
     i: np.ndarray,
     vals: np.ndarray,
     ts: np.ndarray | None,
-    n_users: int,
-    n_items: int,
     policy: str,
     source: str,
-) -> tuple[sp.csr_array, np.ndarray | None]:
-    """Resolve repeated (user, item) pairs with `policy`; warn with the count of merged rows.
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Values (float32 [nnz]) and timestamps for `matrix` (the summed pattern of u, i) with
+    repeated pairs resolved by `policy`; warns with the count of merged rows.
 
-    Only rows of repeated pairs are sorted: repeated pairs are found from a summed count matrix,
-    so a few duplicates among millions of rows cost two sparse conversions, not a full sort.
+    Only rows of repeated pairs are sorted: they are found from a count matrix of the same
+    pattern, so a few duplicates among millions of rows cost one more sparse build, not a sort.
     """
-    key = u * n_items + i
-    counts = sp.csr_array((np.ones(u.size, dtype=np.int32), (u, i)), shape=(n_users, n_items))
-    counts.sum_duplicates()
-    c_rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(counts.indptr))
-    repeated = counts.data > 1
-    dup_keys = c_rows[repeated] * n_items + counts.indices[repeated]  # sorted
+    n_users, n_items = matrix.shape
+    counts = sp.csr_array((np.ones(u.size, dtype=np.int32), (u, i)), shape=matrix.shape)
+    repeated = counts.data > 1  # aligned with matrix's slots: both are canonical
+    c_rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(counts.indptr))[repeated]
+    dup_keys = c_rows * n_items + counts.indices[repeated]  # ascending
     user_has_dup = np.zeros(n_users, dtype=bool)
-    user_has_dup[c_rows[repeated]] = True
+    user_has_dup[c_rows] = True
     candidates = np.flatnonzero(user_has_dup[u])
-    in_dup = np.zeros(u.size, dtype=bool)
-    in_dup[candidates] = np.isin(key[candidates], dup_keys, assume_unique=False)
-    dup_rows = np.flatnonzero(in_dup)
-    dkey = key[dup_rows]
+    cand_keys = u[candidates] * n_items + i[candidates]
+    in_dup = np.isin(cand_keys, dup_keys)
+    dup_rows, dkey = candidates[in_dup], cand_keys[in_dup]
     dts = ts[dup_rows] if ts is not None else dup_rows
-    # Within a pair: ascending time, then file order, so a group's last row is the latest.
-    order = dup_rows[np.lexsort((dup_rows, dts, dkey))]
-    skey = key[order]
+    # Within a pair: ascending time, then input order, so a group's last row is the latest.
+    order = np.lexsort((dup_rows, dts, dkey))
+    rows_sorted, skey = dup_rows[order], dkey[order]
     starts = np.flatnonzero(np.r_[True, skey[1:] != skey[:-1]])
     sizes = np.diff(np.r_[starts, skey.size])
-    n_merged = int(order.size - starts.size)
+    n_merged = int(rows_sorted.size - starts.size)
     if policy == "error":
+        same = dup_rows[dkey == dkey[0]]  # input order
         raise DataError(
-            f"{source}: duplicate (user, item) pair at row {int(order[starts[0]])} "
-            f"({n_merged} repeated rows); choose a duplicates policy: last, first, sum or mean"
+            f"{source}: duplicate (user, item) pair at row {int(same[1])} (first at row "
+            f"{int(same[0])}; "
+            f"{n_merged} repeated rows in all); pass duplicates='last'|'first'|'sum'|'mean'"
         )
-    if policy == "first":
-        pick = order[starts]
-        picked_vals = vals[pick]
-    else:
-        pick = order[starts + sizes - 1]
-        if policy == "last":
-            picked_vals = vals[pick]
-        else:
-            sums = np.add.reduceat(vals[order].astype(np.float64), starts)
-            picked_vals = (sums if policy == "sum" else sums / sizes).astype(np.float32)
-    keep = np.flatnonzero(~in_dup)
-    rows_all = np.concatenate([keep, pick])
-    vals_all = np.concatenate([vals[keep], picked_vals])
-    matrix, perm = _to_csr(u[rows_all], i[rows_all], n_users, n_items)
-    matrix.data = vals_all[perm]
+    perm = np.array(matrix.data, dtype=np.int64)  # input row of every unrepeated slot
+    perm[repeated] = rows_sorted[starts] if policy == "first" else rows_sorted[starts + sizes - 1]
+    data = vals[perm]
+    if policy in ("sum", "mean"):
+        sums = np.add.reduceat(vals[rows_sorted].astype(np.float64), starts)
+        data[repeated] = (sums if policy == "sum" else sums / sizes).astype(np.float32)
     warnings.warn(
         f"{source}: merged {n_merged} duplicate (user, item) rows with duplicates={policy!r}; "
-        f"pass duplicates='first'|'sum'|'mean'|'error' to change this",
+        f"pass duplicates='last'|'first'|'sum'|'mean'|'error' to change this",
         DataWarning,
         stacklevel=4,
     )
-    return matrix, None if ts is None else ts[rows_all][perm]
-
-
-def concat_sequence(parts: Sequence[Interactions]) -> Interactions:
-    """Union of interactions that share id maps (later parts win on repeated pairs)."""
-    if not parts:
-        raise DataError("nothing to concatenate")
-    first = parts[0]
-    for p in parts[1:]:
-        if p.user_ids != first.user_ids or p.item_ids != first.item_ids:
-            raise DataError("can only combine interactions that share id maps (from one split)")
-    coos = [p.coo() for p in parts]
-    has_ts = all(p.timestamps is not None for p in parts)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        return Interactions.from_indices(
-            np.concatenate([c[0] for c in coos]),
-            np.concatenate([c[1] for c in coos]),
-            np.concatenate([c[2] for c in coos]),
-            np.concatenate([p.timestamps for p in parts]) if has_ts else None,  # type: ignore[misc]
-            user_ids=first.user_ids,
-            item_ids=first.item_ids,
-            explicit=first.explicit,
-            duplicates="last",
-        )
+    return data, None if ts is None else ts[perm]
