@@ -255,4 +255,15 @@ def _to_arrow(values: Any, what: str) -> pa.Array:
         return _object_to_arrow(arr, what)
     if arr.dtype.kind in "fb":
         arr = _as_raw_array(arr, what)
+    if arr.dtype.kind == "U" and _has_inner_nul(arr):
+        return pa.array(arr.astype(object))  # arrow's fast path would cut at the NUL
     return pa.array(arr)
+
+
+def _has_inner_nul(arr: np.ndarray) -> bool:
+    """Whether a unicode array holds a NUL before another character in some string."""
+    width = arr.dtype.itemsize // 4
+    if arr.size == 0 or width < 2:
+        return False
+    codes = np.ascontiguousarray(arr).view(np.uint32).reshape(arr.size, width)
+    return bool(((codes[:, :-1] == 0) & (codes[:, 1:] != 0)).any())
