@@ -5,18 +5,20 @@ The generative story (all of it vectorised; 20M interactions take seconds):
 - items have a Zipf-like popularity p_i ∝ rank_i^-popularity_exponent (ranks shuffled over ids);
 - users have a Zipf-like activity ∝ rank_u^-activity_exponent: user u gets n_u interactions
   (≥ 1 each when n_interactions ≥ n_users, ≤ ⌊n_items / 2⌋);
-- users and items belong to C = min(factors, 32) taste clusters with orthonormal centroids in
-  R^factors; a latent factor is its cluster's centroid plus noise, so users prefer the items
-  whose factors align with theirs. A user's items are drawn without replacement, each draw
-  from the global popularity (probability 0.25) or from the user's cluster distribution
-  q_c(i) ∝ p_i · exp(3 · <centroid_c, v_i>);
+- users and items belong to C = min(factors, 32, ⌊2·10^7 / n_items⌋) taste clusters with
+  orthonormal centroids in R^factors; a latent factor is its cluster's centroid plus noise,
+  so users prefer the items whose factors align with theirs. A user's items are drawn
+  without replacement, each draw from the global popularity (probability 0.25) or from the
+  user's cluster distribution q_c(i) ∝ p_i · exp(3 · <centroid_c, v_i>);
 - timestamps increase along each user's sequence, inside a per-user window of the three years
   from 2020-01-01; ratings (explicit=True) are 1–5, rounded from
-  2.6 + 1.4 · <w_u, v_i> + user bias + item bias (popular items higher) + noise.
+  2.3 + 1.4 · <w_u, v_i> + user bias + item bias (popular items higher) + noise.
 
 Draws without replacement are made in rounds (sample, drop repeated pairs, top up the users
-still short); after 8 rounds a user whose remaining items are very unlikely may stay short, so
-the final count can be slightly below n_interactions (never above).
+still short, with more draws for those who found few new items). A user still short after five
+rounds gets the rest uniformly among the items they do not hold yet (three more rounds); one
+left short after that ends below its count, so the total can be slightly below n_interactions
+(never above; the 20M benchmark comes out exact).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ _AFFINITY = 3.0  # sharpness of the cluster preference
 _NOISE = 0.5  # spread of a latent factor around its centroid
 _MAX_CLUSTERS = 32
 _ROUNDS = 8
+_UNIFORM_ROUNDS = 3  # the last rounds draw uniformly, so heavy users of peaked tastes fill up
 
 
 @dataclass(frozen=True)
@@ -288,17 +291,21 @@ def _sample_pairs(
     n_users, n_items = counts.size, model.item_popularity.size
     shape = (n_users, n_items)
     n_clusters = model.n_clusters
-    sampler = _InverseCdf(np.vstack([model.cluster_items, model.item_popularity[None, :]]))
+    uniform = np.full((1, n_items), 1.0 / n_items)
+    sampler = _InverseCdf(np.vstack([model.cluster_items, model.item_popularity[None, :], uniform]))
     need = counts.copy()
     factor = np.ones(n_users)
     held: sp.csr_array | None = None  # pairs taken so far, value 1
-    for _ in range(_ROUNDS):
+    for round_ in range(_ROUNDS):
         if not bool((need > 0).any()):
             break
         draws = np.ceil(need * factor).astype(np.int64)
         du = np.repeat(np.arange(n_users, dtype=np.int64), draws)
-        explore = rng.random(du.size) < _EXPLORE
-        source = np.where(explore, n_clusters, model.user_cluster[du]).astype(np.int64)
+        if round_ >= _ROUNDS - _UNIFORM_ROUNDS:  # the few still short: any item not yet held
+            source = np.full(du.size, n_clusters + 1, dtype=np.int64)
+        else:
+            explore = rng.random(du.size) < _EXPLORE
+            source = np.where(explore, n_clusters, model.user_cluster[du]).astype(np.int64)
         di = sampler.sample(source, rng)
         new = sp.csr_array((np.ones(du.size, dtype=np.int32), (du, di)), shape=shape)
         new.data = np.ones(new.nnz, dtype=np.int8)  # distinct drawn pairs
@@ -390,6 +397,6 @@ def _ratings(
     for lo in range(0, users.size, chunk):
         u, i = users[lo : lo + chunk], items[lo : lo + chunk]
         dot = np.einsum("ij,ij->i", model.user_factors[u], model.item_factors[i])
-        raw = 2.6 + 1.4 * dot + user_bias[u] + item_bias[i] + rng.normal(0.0, 0.7, u.size)
+        raw = 2.3 + 1.4 * dot + user_bias[u] + item_bias[i] + rng.normal(0.0, 0.7, u.size)
         out[lo : lo + chunk] = np.clip(np.rint(raw), 1, 5)
     return out
