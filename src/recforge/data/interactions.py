@@ -446,6 +446,9 @@ class Interactions:
     def restrict(self, user_ids: IdMap, item_ids: IdMap) -> tuple[Interactions, int]:
         """Re-express these interactions in other id maps, dropping pairs whose user or item is
         unknown there. Returns (interactions, number of dropped pairs); callers report the count."""
+        if user_ids == self.user_ids and item_ids == self.item_ids:
+            same = Interactions(self.matrix, user_ids, item_ids, self.timestamps, self.explicit)
+            return same, 0
         rows, items, values = self.coo()
         u = user_ids.to_index(self.user_ids.raw_ids, missing="mask")[rows]
         i = item_ids.to_index(self.item_ids.raw_ids, missing="mask")[items]
@@ -510,31 +513,39 @@ def concat(parts: Sequence[Interactions]) -> Interactions:
             raise DataError("concat cannot mix interactions with and without timestamps")
     if len(parts) == 1:
         return first
-    coos = [p.coo() for p in parts]
-    u = np.concatenate([c[0] for c in coos]).astype(np.int64)
-    i = np.concatenate([c[1] for c in coos]).astype(np.int64)
-    vals = np.concatenate([c[2] for c in coos])
+    vals = np.concatenate([p.matrix.data for p in parts])
     ts = None
     if first.timestamps is not None:
         ts = np.concatenate([p.timestamps for p in parts if p.timestamps is not None])
-    matrix, perm = _to_csr(u, i, first.n_users, first.n_items)
-    if matrix.nnz != u.size:
-        # Keep the last occurrence of every pair: positions are summed for repeated pairs, so
-        # look them up again from the reversed input.
-        key = u * first.n_items + i
-        _, last_rev = np.unique(key[::-1], return_index=True)
+    # Sum sparse matrices holding 1-based positions: a linear merge of sorted rows, no sort.
+    merged: sp.csr_array | None = None
+    offset = 0
+    for p in parts:
+        pos = np.arange(offset + 1, offset + p.nnz + 1, dtype=np.int64)
+        one = sp.csr_array((pos, p.matrix.indices, p.matrix.indptr), shape=p.matrix.shape)
+        merged = one if merged is None else merged + one
+        offset += p.nnz
+    assert merged is not None  # at least two parts
+    if merged.nnz == offset:  # disjoint parts: every slot holds one position
+        matrix = merged
+        perm = merged.data - 1
+    else:
+        # Keep the last occurrence of every pair (positions of repeated pairs were summed).
+        coos = [p.coo() for p in parts]
+        u = np.concatenate([c[0] for c in coos]).astype(np.int64)
+        i = np.concatenate([c[1] for c in coos]).astype(np.int64)
+        _, last_rev = np.unique((u * first.n_items + i)[::-1], return_index=True)
         keep = np.sort(u.size - 1 - last_rev)
-        n_repeated = u.size - keep.size
-        u, i, vals = u[keep], i[keep], vals[keep]
-        ts = None if ts is None else ts[keep]
-        matrix, perm = _to_csr(u, i, first.n_users, first.n_items)
         warnings.warn(
-            f"concat: {n_repeated} (user, item) pairs appear in more than one part; "
+            f"concat: {u.size - keep.size} (user, item) pairs appear in more than one part; "
             f"kept the value of the last part holding each",
             DataWarning,
             stacklevel=2,
         )
-    matrix.data = vals[perm]
+        matrix, perm_kept = _to_csr(u[keep], i[keep], first.n_users, first.n_items)
+        perm = keep[perm_kept]
+    matrix = sp.csr_array((vals[perm], matrix.indices, matrix.indptr), shape=matrix.shape)
+    matrix.has_canonical_format = True
     return Interactions(
         matrix, first.user_ids, first.item_ids, None if ts is None else ts[perm], first.explicit
     )
