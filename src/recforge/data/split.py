@@ -198,7 +198,7 @@ def user_split(
     seed: int | None = 0,
     min_train: int = 1,
 ) -> Split:
-    """Split each user's interactions: round(test · n_u) to test, round(valid · n_u) to valid.
+    """Split each user's interactions: test · n_u to test, valid · n_u to valid (rounded half up).
 
     Every split user keeps ≥ min_train interactions in train and gets ≥ 1 test (and ≥ 1 valid
     when valid > 0) interaction; users with fewer than min_train + 1 (+ 1 with valid)
