@@ -13,6 +13,7 @@ __all__ = [
     "NotFittedError",
     "ParameterError",
     "RecforgeError",
+    "UnsupportedOperationError",
 ]
 
 
@@ -38,3 +39,7 @@ class DatasetNotFoundError(RecforgeError, FileNotFoundError):
 
 class DataWarning(UserWarning):
     """Rows were dropped or merged; the message counts them and says how to change the policy."""
+
+
+class UnsupportedOperationError(RecforgeError):
+    """The model cannot do this by design (e.g. similar items from a popularity ranking)."""

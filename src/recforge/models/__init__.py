@@ -1,0 +1,19 @@
+"""Recommenders behind one protocol, and the registry that names them.
+
+`recforge.models.get("bias", reg_items=5)` builds one by name; `available()` lists them.
+"""
+
+from recforge.models.base import Recommender
+from recforge.models.baseline import BiasBaseline
+from recforge.models.popularity import Popularity
+from recforge.models.registry import available, get, model_class, register
+
+__all__ = [
+    "BiasBaseline",
+    "Popularity",
+    "Recommender",
+    "available",
+    "get",
+    "model_class",
+    "register",
+]

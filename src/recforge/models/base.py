@@ -1,0 +1,287 @@
+"""The `Recommender` protocol that every model, classical or deep, follows.
+
+A model stores its keyword-only hyper-parameters in `__init__` and nothing else. `fit` validates
+them, records what it was trained on (id maps, the seen-item matrix) and learns attributes whose
+names end in "_". `recommend` is written once here, on top of each model's `_score`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from recforge._validation import check_int
+from recforge.data.idmap import IdMap
+from recforge.data.interactions import Interactions
+from recforge.errors import DataError, NotFittedError, ParameterError, UnsupportedOperationError
+from recforge.models._topk import topk
+
+__all__ = ["Recommender"]
+
+
+class Recommender(ABC):
+    """Base class of all recommenders.
+
+    Fitted attributes shared by every model:
+        user_ids_, item_ids_: IdMap of the training data (indices are rows / columns).
+        n_users_, n_items_: int.
+        seen_: binary CSR [n_users_, n_items_] of the training interactions.
+        explicit_: whether the training values were ratings.
+    Subclasses list their own learned attributes in `_learned` so they can be saved.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    predicts_ratings: ClassVar[bool] = False
+    supports_history: ClassVar[bool] = False
+    _learned: ClassVar[tuple[str, ...]] = ()
+
+    user_ids_: IdMap
+    item_ids_: IdMap
+    n_users_: int
+    n_items_: int
+    seen_: sp.csr_array
+    explicit_: bool
+
+    # ------------------------------------------------------------------ parameters
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """Names of the keyword-only hyper-parameters of `__init__`."""
+        signature = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in signature.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+
+    @classmethod
+    def param_defaults(cls) -> dict[str, Any]:
+        signature = inspect.signature(cls.__init__)
+        return {
+            p.name: p.default
+            for p in signature.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyper-parameters as given to `__init__`."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def __repr__(self) -> str:
+        defaults = self.param_defaults()
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults.get(k)]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _validate_params(self) -> None:
+        """Raise ParameterError for a bad hyper-parameter (called by `fit`)."""
+
+    def _check_training_data(self, train: Interactions) -> None:
+        """Raise DataError when the training data does not suit the model (called by `fit`)."""
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, train: Interactions, valid: Interactions | None = None) -> Self:
+        """Learn from `train`; `valid` (same id maps) is used by models that early-stop."""
+        if not isinstance(train, Interactions):
+            raise DataError(
+                f"fit expects recforge Interactions, got {type(train).__name__}; build them with "
+                "recforge.data.load, read_interactions or Interactions.from_dataframe"
+            )
+        if train.nnz == 0:
+            raise DataError("the training data has no interactions")
+        if valid is not None and (
+            not isinstance(valid, Interactions)
+            or valid.user_ids != train.user_ids
+            or valid.item_ids != train.item_ids
+        ):
+            raise DataError(
+                "valid must be Interactions sharing the training id maps (take both from one "
+                "split, or use valid.restrict(train.user_ids, train.item_ids))"
+            )
+        self._validate_params()
+        self._check_training_data(train)
+        self.user_ids_ = train.user_ids
+        self.item_ids_ = train.item_ids
+        self.n_users_ = train.n_users
+        self.n_items_ = train.n_items
+        self.seen_ = train.binary()
+        self.explicit_ = train.explicit
+        self._fit(train, valid)
+        return self
+
+    @abstractmethod
+    def _fit(self, train: Interactions, valid: Interactions | None) -> None:
+        """Learn the model's own attributes (names ending in "_")."""
+
+    @abstractmethod
+    def _score(self, users: np.ndarray, items: np.ndarray | None) -> np.ndarray:
+        """Scores float [B, M] for users int64 [B] and items int64 [M] (None: all items)."""
+
+    def _check_fitted(self, action: str) -> None:
+        if not hasattr(self, "seen_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. "
+                f"Call 'fit' before '{action}'."
+            )
+
+    # ------------------------------------------------------------------ index checks
+    def _as_users(self, users: Any, action: str) -> np.ndarray:
+        return _as_indices(users, self.n_users_, "user", action)
+
+    def _as_items(self, items: Any, action: str) -> np.ndarray:
+        return _as_indices(items, self.n_items_, "item", action)
+
+    # ------------------------------------------------------------------ inference
+    def score(self, users: Any, items: Any | None = None) -> np.ndarray:
+        """Scores float32 [B, n_items_] (or [B, M] for the M given items); higher is better.
+
+        users: user indices [B] (a single int gives one row).
+        """
+        self._check_fitted("score")
+        u = self._as_users(users, "score")
+        i = None if items is None else self._as_items(items, "score")
+        out = np.asarray(self._score(u, i), dtype=np.float32)
+        return out
+
+    def recommend(
+        self,
+        users: Any,
+        k: int = 10,
+        exclude_seen: bool = True,
+        candidates: Any | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k item indices and scores per user, best first.
+
+        users: user indices [B] (a single int gives one row).
+        candidates: item indices [M] to rank for every user, or [B, M] per user; None ranks all.
+        Returns (ids int32 [B, k], scores float32 [B, k]). Where fewer than k items are eligible
+        the row is padded with id -1 and score -inf. Equal scores rank the lower index first.
+        """
+        self._check_fitted("recommend")
+        k = check_int(k, "k", "recommend", low=1)
+        u = self._as_users(users, "recommend")
+        if candidates is None:
+            scores = self.score(u)
+            columns = None
+        else:
+            cand = np.asarray(candidates)
+            if cand.ndim == 1:
+                columns = np.broadcast_to(self._as_items(cand, "recommend"), (u.size, cand.size))
+                scores = self.score(u, columns[0])
+            elif cand.ndim == 2 and cand.shape[0] == u.size:
+                columns = self._as_items(cand.reshape(-1), "recommend").reshape(cand.shape)
+                scores = np.take_along_axis(self.score(u), columns, axis=1)
+            else:
+                raise ParameterError(
+                    f"The 'candidates' parameter of recommend must have shape [M] or "
+                    f"[{u.size}, M]. Got shape {cand.shape} instead."
+                )
+        scores = np.array(scores, dtype=np.float32, copy=True)
+        if exclude_seen:
+            self._mask_seen(scores, u, columns)
+        cols, values = topk(scores, k)
+        ids = cols if columns is None else np.take_along_axis(columns, cols, axis=1)
+        ids = np.where(np.isneginf(values), -1, ids).astype(np.int32)
+        if ids.shape[1] < k:  # fewer items than k: pad
+            pad = k - ids.shape[1]
+            ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
+            values = np.pad(values, ((0, 0), (0, pad)), constant_values=-np.inf)
+        return ids, values.astype(np.float32, copy=False)
+
+    def _mask_seen(self, scores: np.ndarray, users: np.ndarray, columns: np.ndarray | None) -> None:
+        """Set the scores of each user's training items to -inf, in place."""
+        seen = self.seen_[users]
+        if columns is None:
+            rows = np.repeat(np.arange(users.size), np.diff(seen.indptr))
+            scores[rows, seen.indices] = -np.inf
+        else:
+            dense = seen.toarray().astype(bool)
+            scores[np.take_along_axis(dense, columns, axis=1)] = -np.inf
+
+    def predict(self, users: Any, items: Any) -> np.ndarray:
+        """Predicted ratings float32 [n] for the pairs (users[j], items[j]).
+
+        An index of -1 stands for a user or item the model never saw; rating models then fall
+        back on what they know (the global mean, the known side's bias).
+        """
+        self._check_fitted("predict")
+        if not self.predicts_ratings:
+            raise UnsupportedOperationError(
+                f"{type(self).__name__} ranks items but does not predict ratings; "
+                "use a rating model such as 'bias'"
+            )
+        u = _as_indices(users, self.n_users_, "user", "predict", allow_unknown=True)
+        i = _as_indices(items, self.n_items_, "item", "predict", allow_unknown=True)
+        if u.shape != i.shape:
+            raise ParameterError(
+                f"predict needs as many items as users; got {u.size} users and {i.size} items"
+            )
+        return np.asarray(self._predict(u, i), dtype=np.float32)
+
+    def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Ratings for index pairs (−1 = unknown); rating models override this."""
+        raise UnsupportedOperationError(f"{type(self).__name__} does not predict ratings")
+
+    def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Most similar items (ids int32 [B, k], similarities float32 [B, k]) for item indices."""
+        self._check_fitted("similar_items")
+        raise UnsupportedOperationError(
+            f"{type(self).__name__} learns no item representations, so it has no similar items"
+        )
+
+    def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k for a new user described by item indices they interacted with."""
+        self._check_fitted("recommend_for_history")
+        raise UnsupportedOperationError(
+            f"{type(self).__name__} cannot serve a new user from a history; use a model with "
+            "supports_history (item-KNN, EASE, autoencoders, sequence models)"
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def _get_state(self) -> dict[str, Any]:
+        """Learned attributes to save: numpy arrays and JSON scalars, by attribute name."""
+        return {name: getattr(self, name) for name in self._learned}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        for name in self._learned:
+            setattr(self, name, state[name])
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to one .npz file (no pickle); returns the path written."""
+        from recforge.artifact import save_model
+
+        self._check_fitted("save")
+        return save_model(self, path)
+
+
+def _as_indices(
+    values: Any, size: int, what: str, action: str, *, allow_unknown: bool = False
+) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ParameterError(
+            f"The {what} indices passed to {action} must be 1-D. Got shape {arr.shape} instead."
+        )
+    if arr.size and arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "f" and bool(np.all(np.mod(arr, 1) == 0)):
+            arr = arr.astype(np.int64)
+        else:
+            raise ParameterError(
+                f"The {what} indices passed to {action} must be integers (map raw ids with "
+                f"model.{what}_ids_.to_index). Got dtype {arr.dtype} instead."
+            )
+    arr = arr.astype(np.int64, copy=False)
+    low = -1 if allow_unknown else 0
+    if arr.size and (int(arr.min()) < low or int(arr.max()) >= size):
+        bad = arr[(arr < low) | (arr >= size)][0]
+        raise ParameterError(
+            f"{what} index {int(bad)} passed to {action} is out of range [0, {size}); map raw "
+            f"ids with model.{what}_ids_.to_index"
+        )
+    return arr
