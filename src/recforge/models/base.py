@@ -19,7 +19,7 @@ from recforge._validation import check_int
 from recforge.data.idmap import IdMap
 from recforge.data.interactions import Interactions
 from recforge.errors import DataError, NotFittedError, ParameterError, UnsupportedOperationError
-from recforge.models._topk import topk
+from recforge._topk import topk
 
 __all__ = ["Recommender"]
 

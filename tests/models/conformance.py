@@ -1,0 +1,150 @@
+"""Checks that every registered model must pass (the implicit-style conformance mixin).
+
+Each check takes a model name; `test_conformance.py` runs every check on every model in the
+registry, so a newly registered model joins automatically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from recforge import load
+from recforge.data import Interactions
+from recforge.errors import NotFittedError, ParameterError
+from recforge.models import get, model_class
+
+
+def checkerboard() -> Interactions:
+    """6 users × 6 items: user u rated item i iff u + i is even, minus (0, 4), (2, 4) and (1, 5).
+
+    Ratings are 1 + (u + 2i) mod 5, timestamps increase with (u, i). Item counts: 0→3, 1→3, 2→3,
+    3→3, 4→1, 5→2. Raw ids are strings "u0"… / "i0"…, so indices equal the numbers.
+    """
+    users, items, ratings, ts = [], [], [], []
+    removed = {(0, 4), (2, 4), (1, 5)}
+    for u in range(6):
+        for i in range(6):
+            if (u + i) % 2 == 0 and (u, i) not in removed:
+                users.append(f"u{u}")
+                items.append(f"i{i}")
+                ratings.append(1 + (u + 2 * i) % 5)
+                ts.append(1_000 + 10 * u + i)
+    return Interactions.from_arrays(users, items, ratings, ts)
+
+
+def fitted(name: str, data: Interactions | None = None, **params: Any) -> Any:
+    return get(name, **params).fit(data if data is not None else checkerboard())
+
+
+def check_batch_equals_single(name: str) -> None:
+    model = fitted(name)
+    users = np.arange(model.n_users_)
+    ids, scores = model.recommend(users, k=4)
+    for u in users:
+        one_ids, one_scores = model.recommend(int(u), k=4)
+        np.testing.assert_array_equal(one_ids[0], ids[u])
+        np.testing.assert_allclose(one_scores[0], scores[u], rtol=1e-6)
+    full = model.score(users)
+    for u in users:
+        np.testing.assert_allclose(model.score([u])[0], full[u], rtol=1e-6)
+
+
+def check_exclude_seen(name: str) -> None:
+    data = checkerboard()
+    model = fitted(name, data)
+    users = np.arange(model.n_users_)
+    ids, _ = model.recommend(users, k=data.n_items)
+    seen = data.binary().toarray().astype(bool)
+    for u in users:
+        row = ids[u][ids[u] >= 0]
+        assert not seen[u, row].any(), f"user {u} got seen items {row[seen[u, row]]}"
+        assert set(row) == set(np.flatnonzero(~seen[u])), "every unseen item must be ranked"
+    with_seen, _ = model.recommend(users, k=data.n_items, exclude_seen=False)
+    assert (with_seen >= 0).all()
+    assert all(set(row) == set(range(data.n_items)) for row in with_seen)
+
+
+def check_seed_reproduces(name: str) -> None:
+    a = fitted(name, seed=3)
+    b = fitted(name, seed=3)
+    users = np.arange(a.n_users_)
+    np.testing.assert_array_equal(a.score(users), b.score(users))
+    np.testing.assert_array_equal(a.recommend(users, k=3)[0], b.recommend(users, k=3)[0])
+
+
+def check_save_load(name: str, tmp_path: Path) -> None:
+    model = fitted(name)
+    path = model.save(tmp_path / "model.npz")
+    loaded = load(path)
+    same_dir = load(tmp_path)  # a directory holding model.npz works too
+    users = np.arange(model.n_users_)
+    assert type(loaded) is type(model)
+    assert loaded.get_params() == model.get_params()
+    assert loaded.user_ids_ == model.user_ids_
+    assert loaded.item_ids_ == model.item_ids_
+    np.testing.assert_array_equal(loaded.score(users), model.score(users))
+    np.testing.assert_array_equal(same_dir.score(users), model.score(users))
+    for a, b in zip(loaded.recommend(users, k=3), model.recommend(users, k=3), strict=True):
+        np.testing.assert_array_equal(a, b)
+    if model.predicts_ratings:
+        pairs_u, pairs_i = np.array([0, 1, -1, 2]), np.array([1, 0, 3, -1])
+        np.testing.assert_array_equal(
+            loaded.predict(pairs_u, pairs_i), model.predict(pairs_u, pairs_i)
+        )
+
+
+def check_not_fitted(name: str, tmp_path: Path) -> None:
+    model = get(name)
+    calls = [
+        lambda: model.score([0]),
+        lambda: model.recommend([0]),
+        lambda: model.predict([0], [0]),
+        lambda: model.save(tmp_path / "m.npz"),
+    ]
+    for call in calls:
+        with pytest.raises(NotFittedError, match=r"not fitted yet\. Call 'fit'"):
+            call()
+
+
+def check_bad_parameters(name: str, bad: list[dict[str, Any]]) -> None:
+    assert bad, f"list some bad parameter values for {name!r} in BAD_PARAMS"
+    for params in bad:
+        (param,) = params
+        with pytest.raises(ParameterError, match=rf"'{param}' parameter of \w+ must"):
+            fitted(name, **params)
+    with pytest.raises(ParameterError, match="has no parameter 'no_such_param'"):
+        get(name, no_such_param=1)
+    model = fitted(name)
+    with pytest.raises(ParameterError, match=r"'k' parameter of recommend must be an int ≥ 1"):
+        model.recommend([0], k=0)
+    with pytest.raises(ParameterError, match="out of range"):
+        model.score([model.n_users_])
+
+
+def check_padding_and_candidates(name: str) -> None:
+    data = checkerboard()
+    model = fitted(name, data)
+    ids, scores = model.recommend([0], k=data.n_items + 3)
+    n_unseen = data.n_items - data.user_counts()[0]
+    assert (ids[0, :n_unseen] >= 0).all()
+    assert (ids[0, n_unseen:] == -1).all()
+    assert np.isneginf(scores[0, n_unseen:]).all()
+    assert np.all(np.diff(scores[0, :n_unseen]) <= 0), "scores must come best first"
+    candidates = np.array([5, 3, 0])
+    ids, _ = model.recommend([0, 1], k=3, candidates=candidates, exclude_seen=False)
+    assert set(ids[0]) == set(candidates)
+    full = model.score([0, 1])
+    np.testing.assert_allclose(model.score([0, 1], candidates), full[:, candidates], rtol=1e-6)
+
+
+def check_known_answer(name: str, known: dict[str, Any]) -> None:
+    assert name in known, (
+        f"model {name!r} has no known answer on the checkerboard; add one to KNOWN_ANSWERS in "
+        "tests/models/test_conformance.py"
+    )
+    model_class(name)  # registered
+    known[name](fitted(name))

@@ -1,0 +1,111 @@
+"""Every registered model passes the same checks (see conformance.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from recforge.models import available
+
+from .conformance import (
+    check_bad_parameters,
+    check_batch_equals_single,
+    check_exclude_seen,
+    check_known_answer,
+    check_not_fitted,
+    check_padding_and_candidates,
+    check_save_load,
+    check_seed_reproduces,
+)
+
+MODELS = list(available())
+
+
+def _popularity_answer(model: Any) -> None:
+    # Item counts on the checkerboard: 0→3, 1→3, 2→3, 3→3, 4→1, 5→2.
+    # User 0 saw {0, 2}; unseen by count: 1 (3), 3 (3), 5 (2), 4 (1); the tie 1/3 goes to 1.
+    ids, scores = model.recommend([0], k=4)
+    assert ids[0].tolist() == [1, 3, 5, 4]
+    assert scores[0].tolist() == [3.0, 3.0, 2.0, 1.0]
+
+
+def _bias_answer(model: Any) -> None:
+    # Ratings 1 + (u + 2i) mod 5 per user: u0 {i0: 1, i2: 5}, u1 {i1: 4, i3: 3},
+    # u2 {i0: 3, i2: 2}, u3 {i1: 1, i3: 5, i5: 4}, u4 {i0: 5, i2: 4, i4: 3}, u5 {i1: 3, i3: 2,
+    # i5: 1}: sums 6 + 7 + 5 + 10 + 12 + 6 = 46 over 15 ratings, so μ = 46/15.
+    # The biases are recomputed with Surprise's ALS loop (items, then users, 10 epochs).
+    data = model.seen_
+    users, items = data.nonzero()
+    ratings = np.array([1 + (u + 2 * i) % 5 for u, i in zip(users, items, strict=True)], float)
+    mu = ratings.mean()
+    b_u = np.zeros(6)
+    b_i = np.zeros(6)
+    for _ in range(10):
+        for i in range(6):
+            mask = items == i
+            b_i[i] = (ratings[mask] - mu - b_u[users[mask]]).sum() / (10 + mask.sum())
+        for u in range(6):
+            mask = users == u
+            b_u[u] = (ratings[mask] - mu - b_i[items[mask]]).sum() / (15 + mask.sum())
+    assert model.global_mean_ == pytest.approx(46 / 15)
+    np.testing.assert_allclose(model.item_bias_, b_i, atol=1e-6)
+    np.testing.assert_allclose(model.user_bias_, b_u, atol=1e-6)
+    # User 0 has seen items 0 and 2: the best unseen item is the one with the largest bias.
+    ids, _ = model.recommend([0], k=1)
+    unseen = [1, 3, 4, 5]
+    assert ids[0, 0] == unseen[int(np.argmax(b_i[unseen]))]
+
+
+KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
+    "popularity": _popularity_answer,
+    "bias": _bias_answer,
+}
+
+BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
+    "popularity": [{"weighted": "yes"}, {"seed": -1}],
+    "bias": [{"reg_items": -1.0}, {"reg_users": "a"}, {"n_epochs": 0}, {"seed": 1.5}],
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_known_answer_on_checkerboard(name: str) -> None:
+    check_known_answer(name, KNOWN_ANSWERS)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_batch_equals_single(name: str) -> None:
+    check_batch_equals_single(name)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_exclude_seen(name: str) -> None:
+    check_exclude_seen(name)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_seed_reproduces(name: str) -> None:
+    check_seed_reproduces(name)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_save_load_round_trip(name: str, tmp_path: Path) -> None:
+    check_save_load(name, tmp_path)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_errors_before_fit(name: str, tmp_path: Path) -> None:
+    check_not_fitted(name, tmp_path)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_bad_parameters(name: str) -> None:
+    check_bad_parameters(name, BAD_PARAMS.get(name, []))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_padding_and_candidates(name: str) -> None:
+    check_padding_and_candidates(name)
