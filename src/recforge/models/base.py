@@ -15,11 +15,11 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import scipy.sparse as sp
 
+from recforge._topk import topk
 from recforge._validation import check_int
 from recforge.data.idmap import IdMap
 from recforge.data.interactions import Interactions
 from recforge.errors import DataError, NotFittedError, ParameterError, UnsupportedOperationError
-from recforge._topk import topk
 
 __all__ = ["Recommender"]
 

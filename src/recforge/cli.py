@@ -1,0 +1,640 @@
+"""The `recforge` command line. Parsing lives here and nowhere else.
+
+A user mistake exits with status 1 and one line on stderr (`error: …`), never a traceback; a usage
+mistake (unknown option, missing argument) exits with status 2, also on one line.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+
+from recforge.errors import DataError, ParameterError, RecforgeError
+
+app = typer.Typer(
+    name="recforge",
+    help="Build, evaluate and serve recommender systems.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+data_app = typer.Typer(
+    help="Inspect and fetch datasets.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(data_app, name="data")
+
+# Options shared by every command that reads an interactions file.
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", help="movielens, csv, tsv or parquet (default: from the name)."),
+]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Column mapping, e.g. user,item,rating,timestamp (names with a header, "
+        "else positions; roles: user, item, rating or weight, timestamp).",
+    ),
+]
+SepOpt = Annotated[str | None, typer.Option("--sep", help="Field separator, e.g. ',' '\\t' '::'.")]
+HeaderOpt = Annotated[
+    bool | None,
+    typer.Option("--header/--no-header", help="Whether the file has a header (default: detect)."),
+]
+DuplicatesOpt = Annotated[
+    str,
+    typer.Option(
+        "--duplicates", help="Repeated (user, item) pairs: last, first, sum, mean, error."
+    ),
+]
+BadLinesOpt = Annotated[
+    str,
+    typer.Option("--on-bad-lines", help="Malformed lines: error (stop at the first) or skip."),
+]
+
+
+def _read(
+    source: str,
+    fmt: str | None = None,
+    columns: str | None = None,
+    sep: str | None = None,
+    header: bool | None = None,
+    duplicates: str = "last",
+    on_bad_lines: str = "error",
+) -> Any:
+    """Interactions from a dataset name or a path."""
+    from recforge.data import load
+
+    return load(
+        source,
+        format=fmt,
+        columns=columns,
+        sep=_unescape(sep),
+        header=header,
+        duplicates=duplicates,  # type: ignore[arg-type]  # checked by the reader
+        on_bad_lines=on_bad_lines,  # type: ignore[arg-type]
+    )
+
+
+def _unescape(sep: str | None) -> str | None:
+    if sep is None:
+        return None
+    return {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(sep, sep)
+
+
+def _parse_params(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` strings → keyword arguments; values are Python literals when they parse."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, eq, raw = pair.partition("=")
+        if not eq or not key.strip():
+            raise ParameterError(
+                f"--param takes key=value; got {pair!r} (e.g. --param reg_items=5)"
+            )
+        try:
+            value: Any = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = {"true": True, "false": False, "none": None}.get(raw.lower(), raw)
+        params[key.strip()] = value
+    return params
+
+
+def _parse_ks(text: str) -> list[int]:
+    try:
+        ks = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ParameterError(
+            f"--k takes comma-separated integers such as 10,20; got {text!r}"
+        ) from None
+    if not ks or min(ks) < 1:
+        raise ParameterError(f"--k takes integers ≥ 1 such as 10,20; got {text!r}")
+    return ks
+
+
+# --------------------------------------------------------------------------- data
+@data_app.command(
+    "info",
+    epilog="Example: recforge data info ml-100k --json",
+)
+def data_info(
+    source: Annotated[
+        str, typer.Argument(help="A dataset name (see 'recforge data list') or a file.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    header: HeaderOpt = None,
+    duplicates: DuplicatesOpt = "last",
+    on_bad_lines: BadLinesOpt = "error",
+) -> None:
+    """Users, items, interactions, sparsity, the rating histogram and the time span."""
+    data = _read(source, fmt, columns, sep, header, duplicates, on_bad_lines)
+    stats = data.stats().as_dict()
+    if as_json:
+        typer.echo(json.dumps({"source": source, **stats}))
+        return
+    typer.echo(f"source         {source}")
+    typer.echo(f"users          {stats['users']:,}")
+    typer.echo(f"items          {stats['items']:,}")
+    kind = "explicit" if stats["explicit"] else "implicit"
+    typer.echo(f"interactions   {stats['interactions']:,} ({kind})")
+    typer.echo(f"sparsity       {stats['sparsity']:.4%}")
+    per_user, per_item = stats["interactions_per_user"], stats["interactions_per_item"]
+    for label, degree in (("per user", per_user), ("per item", per_item)):
+        typer.echo(
+            f"{label:<15}min {degree['min']:g}  median {degree['median']:g}  max {degree['max']:g}"
+        )
+    if stats["time_min"] is not None:
+        typer.echo(
+            f"time span      {stats['time_min'][:10]} → {stats['time_max'][:10]} "
+            f"({stats['time_span_days']:.0f} days)"
+        )
+    if stats["rating_histogram"]:
+        typer.echo("ratings")
+        total = max(1, stats["interactions"])
+        for value, count in stats["rating_histogram"].items():
+            bar = "#" * max(1, round(40 * count / total))
+            typer.echo(f"  {value:>12}  {count:>10,}  {bar}")
+
+
+@data_app.command("list", epilog="Example: recforge data list")
+def data_list() -> None:
+    """Datasets recforge knows by name, and whether each is already on disk."""
+    from recforge.data import DATASETS, data_home
+
+    home = data_home()
+    for name, description in DATASETS.items():
+        here = "on disk" if (home / name).is_dir() else "download on first use"
+        typer.echo(f"{name:<16} {description}  [{here}]")
+    typer.echo(f"(RECFORGE_DATA = {home})")
+
+
+@data_app.command("download", epilog="Example: recforge data download ml-1m")
+def data_download(name: Annotated[str, typer.Argument(help="Dataset name, e.g. ml-1m.")]) -> None:
+    """Fetch a dataset from GroupLens into RECFORGE_DATA, checking its SHA-256."""
+    from recforge.data import fetch
+
+    typer.echo(str(fetch(name)))
+
+
+# --------------------------------------------------------------------------- split
+@app.command(
+    epilog="Example: recforge split ml-100k --method user-time --test 0.2 --valid 0.1 "
+    "--out splits/ml100k",
+)
+def split(
+    source: Annotated[str, typer.Argument(help="A dataset name or an interactions file.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for train/valid/test .tsv files.")],
+    method: Annotated[
+        str,
+        typer.Option(help="random, user, user-time, leave-last-out, time or kfold."),
+    ] = "user",
+    test: Annotated[float, typer.Option(help="Test share (ratio methods).")] = 0.2,
+    valid: Annotated[float, typer.Option(help="Validation share (ratio methods).")] = 0.0,
+    last: Annotated[int, typer.Option(help="Items per user held out (leave-last-out).")] = 1,
+    valid_last: Annotated[
+        int, typer.Option(help="Validation items per user (leave-last-out).")
+    ] = 0,
+    test_from: Annotated[
+        str | None, typer.Option(help="Cutoff for method=time: epoch seconds or ISO date.")
+    ] = None,
+    valid_from: Annotated[
+        str | None, typer.Option(help="Validation cutoff for method=time.")
+    ] = None,
+    folds: Annotated[int, typer.Option(help="Number of folds (kfold).")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    header: HeaderOpt = None,
+    duplicates: DuplicatesOpt = "last",
+    on_bad_lines: BadLinesOpt = "error",
+) -> None:
+    """Split interactions for honest offline evaluation and write train/valid/test files."""
+    from recforge.data import kfold, write_interactions
+    from recforge.data import split as make_split
+
+    data = _read(source, fmt, columns, sep, header, duplicates, on_bad_lines)
+    out.mkdir(parents=True, exist_ok=True)
+    if method == "kfold":
+        parts = kfold(data, k=folds, seed=seed)
+        reports = []
+        for n, part in enumerate(parts, start=1):
+            fold_dir = out / f"fold-{n}"
+            fold_dir.mkdir(exist_ok=True)
+            write_interactions(part.train, fold_dir / "train.tsv")
+            write_interactions(part.test, fold_dir / "test.tsv")
+            reports.append(part.report().as_dict())
+        (out / "split.json").write_text(json.dumps({"method": "kfold", "folds": reports}, indent=2))
+        typer.echo(f"wrote {len(parts)} folds to {out}")
+        return
+    params: dict[str, Any] = {"seed": seed}
+    if method in ("random", "user", "user-time"):
+        params.update(test=test, valid=valid)
+    elif method == "leave-last-out":
+        params = {"test": last, "valid": valid_last}
+    elif method == "time":
+        if test_from is None:
+            raise ParameterError("method=time needs --test-from (epoch seconds or an ISO date)")
+        params = {"test_from": _cutoff(test_from), "valid_from": _cutoff(valid_from)}
+    parts1 = make_split(data, method, **params)
+    write_interactions(parts1.train, out / "train.tsv")
+    if parts1.valid is not None and parts1.valid.nnz:
+        write_interactions(parts1.valid, out / "valid.tsv")
+    write_interactions(parts1.test, out / "test.tsv")
+    report = parts1.report()
+    (out / "split.json").write_text(json.dumps({"method": method, **report.as_dict()}, indent=2))
+    typer.echo(str(report))
+    typer.echo(
+        f"wrote {out}/train.tsv, {out}/test.tsv"
+        + (", valid.tsv" if parts1.valid is not None and parts1.valid.nnz else "")
+    )
+
+
+def _cutoff(value: str | None) -> int | str | None:
+    if value is None:
+        return None
+    return int(value) if value.strip().lstrip("-").isdigit() else value
+
+
+# --------------------------------------------------------------------------- train
+@app.command(
+    epilog="Example: recforge train --data ml-100k --model bias --param reg_items=5 "
+    "--out runs/bias",
+)
+def train(
+    data: Annotated[str, typer.Option("--data", help="A dataset name or a training file.")],
+    model: Annotated[str, typer.Option("--model", help="A model name (see 'recforge models').")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the model to.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Hyper-parameter key=value; repeat for more."),
+    ] = None,
+    valid: Annotated[str | None, typer.Option("--valid", help="Validation file.")] = None,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    header: HeaderOpt = None,
+    duplicates: DuplicatesOpt = "last",
+    on_bad_lines: BadLinesOpt = "error",
+) -> None:
+    """Train a model on interactions and save it (no pickle) to DIR/model.npz."""
+    from recforge.models import get
+
+    params = _parse_params(param or [])
+    estimator = get(model, **params)  # bad names and parameters fail before any data is read
+    train_data = _read(data, fmt, columns, sep, header, duplicates, on_bad_lines)
+    valid_data = None
+    if valid is not None:
+        raw_valid = _read(valid, fmt, columns, sep, header, duplicates, on_bad_lines)
+        valid_data, dropped = raw_valid.restrict(train_data.user_ids, train_data.item_ids)
+        if dropped:
+            warnings.warn(
+                f"{valid}: {dropped} validation interactions involve users or items absent from "
+                f"the training data and are left out of validation",
+                _data_warning(),
+                stacklevel=1,
+            )
+    start = time.perf_counter()
+    estimator.fit(train_data, valid_data)
+    seconds = time.perf_counter() - start
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "model.npz"
+    estimator.save(path)
+    typer.echo(
+        f"trained {model} on {train_data.nnz:,} interactions "
+        f"({train_data.n_users:,} users × {train_data.n_items:,} items) in {seconds:.2f}s → {path}"
+    )
+
+
+def _data_warning() -> type[Warning]:
+    from recforge.errors import DataWarning
+
+    return DataWarning
+
+
+# --------------------------------------------------------------------------- recommend / predict
+@app.command(epilog="Example: recforge recommend runs/bias --users all -k 10 --out recs.tsv")
+def recommend(
+    model_dir: Annotated[Path, typer.Argument(help="Directory written by 'recforge train'.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file: user<TAB>item1,item2,…")],
+    users: Annotated[
+        str, typer.Option("--users", help="'all', or a file with one raw user id per line.")
+    ] = "all",
+    k: Annotated[int, typer.Option("-k", "--k", help="Items per user.")] = 10,
+    include_seen: Annotated[
+        bool, typer.Option("--include-seen", help="Do not filter out items the user has seen.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(help="Users scored per batch.")] = 1024,
+) -> None:
+    """Top-K recommendations for known users, best first, seen items filtered out."""
+    import numpy as np
+
+    from recforge import load
+
+    if k < 1:
+        raise ParameterError(f"The 'k' parameter of recommend must be an int ≥ 1. Got {k} instead.")
+    model = load(model_dir)
+    if users == "all":
+        user_idx = np.arange(model.n_users_, dtype=np.int64)
+    else:
+        raw = _read_id_lines(Path(users))
+        user_idx = model.user_ids_.to_index(raw, missing="mask")
+        unknown = np.flatnonzero(user_idx < 0)
+        if unknown.size:
+            raise DataError(
+                f"{users}:{int(unknown[0]) + 1}: user {raw[unknown[0]]!r} is unknown to the model "
+                f"({unknown.size} unknown users in all); remove them or retrain with their data"
+            )
+    raw_users = model.user_ids_.to_raw(user_idx)
+    written = 0
+    with open(out, "w", encoding="utf-8") as fh:
+        for start in range(0, user_idx.size, batch_size):
+            batch = user_idx[start : start + batch_size]
+            ids, _ = model.recommend(batch, k=k, exclude_seen=not include_seen)
+            for row, user in zip(ids, raw_users[start : start + batch_size], strict=True):
+                items = model.item_ids_.to_raw(row[row >= 0])
+                fh.write(f"{user}\t{','.join(str(i) for i in items)}\n")
+                written += 1
+    typer.echo(f"wrote top-{k} lists for {written:,} users to {out}")
+
+
+@app.command(epilog="Example: recforge predict runs/bias --pairs pairs.tsv --out predictions.tsv")
+def predict(
+    model_dir: Annotated[Path, typer.Argument(help="Directory written by 'recforge train'.")],
+    pairs: Annotated[Path, typer.Option("--pairs", help="File of user<TAB>item lines.")],
+    out: Annotated[Path, typer.Option("--out", help="Output: user<TAB>item<TAB>prediction.")],
+) -> None:
+    """Predicted ratings for (user, item) pairs."""
+    import numpy as np
+
+    from recforge import load
+
+    model = load(model_dir)
+    raw_users, raw_items = _read_pairs(pairs)
+    u = model.user_ids_.to_index(raw_users, missing="mask")
+    i = model.item_ids_.to_index(raw_items, missing="mask")
+    unknown = np.flatnonzero((u < 0) | (i < 0))
+    if unknown.size:
+        line = int(unknown[0])
+        what = "user" if u[line] < 0 else "item"
+        value = raw_users[line] if u[line] < 0 else raw_items[line]
+        raise DataError(
+            f"{pairs}:{line + 1}: {what} {value!r} is unknown to the model "
+            f"({unknown.size} pairs with unknown ids in all)"
+        )
+    values = model.predict(u, i)
+    with open(out, "w", encoding="utf-8") as fh:
+        for user, item, value in zip(raw_users, raw_items, values, strict=True):
+            fh.write(f"{user}\t{item}\t{float(value):.6g}\n")
+    typer.echo(f"wrote {len(values):,} predictions to {out}")
+
+
+def _read_id_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; pass --users all or a file of user ids")
+    ids = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    ids = [x for x in ids if x]
+    if not ids:
+        raise DataError(f"{path}: no user ids in the file (one raw user id per line)")
+    return ids
+
+
+def _read_pairs(path: Path) -> tuple[list[str], list[str]]:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    users: list[str] = []
+    items: list[str] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2:
+            raise DataError(f"{path}:{n}: expected user<TAB>item, got {line!r}")
+        if n == 1 and fields[0].strip().lower() in ("user", "userid", "user_id"):
+            continue  # header
+        users.append(fields[0].strip())
+        items.append(fields[1].strip())
+    if not users:
+        raise DataError(f"{path}: no user<TAB>item pairs in the file")
+    return users, items
+
+
+# --------------------------------------------------------------------------- evaluate
+@app.command(
+    epilog="Examples: recforge evaluate runs/bias --test splits/test.tsv --k 10,20 --json\n"
+    "          recforge evaluate --recs recs.tsv --test splits/test.tsv --train splits/train.tsv",
+)
+def evaluate(
+    model_dir: Annotated[
+        Path | None, typer.Argument(help="Directory written by 'recforge train'.")
+    ] = None,
+    test: Annotated[str | None, typer.Option("--test", help="Test interactions file.")] = None,
+    recs: Annotated[
+        Path | None, typer.Option("--recs", help="Recommendations file from any system.")
+    ] = None,
+    train: Annotated[
+        str | None, typer.Option("--train", help="Training file (with --recs: novelty, leakage).")
+    ] = None,
+    valid: Annotated[
+        str | None, typer.Option("--valid", help="Validation file: its items are also excluded.")
+    ] = None,
+    k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "10,20",
+    metrics: Annotated[
+        str | None, typer.Option("--metrics", help="Comma-separated metric names (default: all).")
+    ] = None,
+    sampled: Annotated[
+        int | None,
+        typer.Option("--sampled", help="Rank among N sampled negatives instead of all items."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for sampled negatives.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one flat JSON object.")] = False,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    header: HeaderOpt = None,
+) -> None:
+    """Score a trained model (full ranking by default) or a recommendations file on test data."""
+    ks = _parse_ks(k)
+    metric_names = None if metrics is None else [m.strip() for m in metrics.split(",") if m.strip()]
+    if test is None:
+        raise ParameterError("evaluate needs --test PATH (the held-out interactions)")
+    if (model_dir is None) == (recs is None):
+        raise ParameterError("evaluate takes either a model directory or --recs FILE, not both")
+    if recs is not None:
+        result = _evaluate_recs(recs, test, train, ks, metric_names, fmt, columns, sep, header)
+    else:
+        assert model_dir is not None
+        result = _evaluate_model(
+            model_dir,
+            test,
+            train,
+            valid,
+            ks,
+            metric_names,
+            sampled,
+            seed,
+            fmt,
+            columns,
+            sep,
+            header,
+        )
+    if as_json:
+        typer.echo(json.dumps(result.as_dict()))
+    else:
+        typer.echo(result.to_table())
+
+
+def _evaluate_model(
+    model_dir: Path,
+    test: str,
+    train: str | None,
+    valid: str | None,
+    ks: list[int],
+    metric_names: list[str] | None,
+    sampled: int | None,
+    seed: int,
+    fmt: str | None,
+    columns: str | None,
+    sep: str | None,
+    header: bool | None,
+) -> Any:
+    from recforge import load
+    from recforge.evaluation import evaluate as run_evaluation
+
+    model = load(model_dir)
+
+    def on_model_maps(path: str, role: str) -> Any:
+        raw = _read(path, fmt, columns, sep, header)
+        mapped, dropped = raw.restrict(model.user_ids_, model.item_ids_)
+        if dropped:
+            warnings.warn(
+                f"{path}: {dropped} of {raw.nnz} {role} interactions involve users or items the "
+                f"model never saw (cold start) and cannot be scored",
+                _data_warning(),
+                stacklevel=1,
+            )
+        return mapped
+
+    test_data = on_model_maps(test, "test")
+    train_data = None if train is None else on_model_maps(train, "train")
+    valid_data = None if valid is None else on_model_maps(valid, "validation")
+    return run_evaluation(
+        model,
+        test_data,
+        train=train_data,
+        valid=valid_data,
+        k=ks,
+        metrics=metric_names,
+        sampled_negatives=sampled,
+        seed=seed,
+    )
+
+
+def _evaluate_recs(
+    recs: Path,
+    test: str,
+    train: str | None,
+    ks: list[int],
+    metric_names: list[str] | None,
+    fmt: str | None,
+    columns: str | None,
+    sep: str | None,
+    header: bool | None,
+) -> Any:
+    from recforge.evaluation import evaluate_recommendations, read_recommendations
+
+    lists = read_recommendations(recs)
+    test_data = _read(test, fmt, columns, sep, header)
+    train_data = None
+    if train is not None:
+        raw_train = _read(train, fmt, columns, sep, header)
+        train_data = raw_train
+    return evaluate_recommendations(lists, test_data, train=train_data, k=ks, metrics=metric_names)
+
+
+# --------------------------------------------------------------------------- models / demo
+@app.command(epilog="Example: recforge models")
+def models() -> None:
+    """The model registry: one line per model."""
+    from recforge.models import available
+
+    for name, description in available().items():
+        typer.echo(f"{name:<14} {description}")
+
+
+@app.command(epilog="Example: RECFORGE_DATA=../shared/data recforge demo")
+def demo(
+    dataset: Annotated[str, typer.Option(help="MovieLens dataset name.")] = "ml-100k",
+    seed: Annotated[int, typer.Option(help="Split seed.")] = 0,
+) -> None:
+    """Train every registered model on MovieLens, print a leaderboard and sample recommendations."""
+    from recforge.demo import run_demo
+
+    run_demo(dataset=dataset, seed=seed)
+
+
+# --------------------------------------------------------------------------- entry point
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (also used by tests)."""
+    from recforge.errors import DataWarning
+
+    with warnings.catch_warnings():
+        # Dropped or merged rows are reported on one line each, whatever the caller's filters.
+        warnings.simplefilter("always", DataWarning)
+        warnings.showwarning = _show_warning
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="recforge", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        print("error: aborted", file=sys.stderr)
+        return 1
+    except click.ClickException as exc:
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            hint = f" (see '{ctx.command_path} --help')"
+        print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
+        return exc.exit_code
+    except RecforgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, IsADirectoryError, PermissionError, NotADirectoryError) as exc:
+        target = exc.filename if exc.filename is not None else ""
+        print(f"error: {exc.strerror or exc}: {target}".rstrip(": "), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,524 @@
+"""Read interactions from CSV / TSV / any-separator text files and Parquet; write them back.
+
+Parsing runs in pyarrow's multithreaded C++ reader. When something is wrong, a second, slow pass
+over the text finds the exact line, so every error names `file:line` and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from recforge.data.columns import ColumnMapping, detect_columns, header_score, parse_columns
+from recforge.data.idmap import IdMap
+from recforge.data.interactions import DUPLICATE_POLICIES, DuplicatePolicy, Interactions
+from recforge.errors import DataError, DataWarning, ParameterError
+
+__all__ = ["FILE_FORMATS", "read_interactions", "write_interactions"]
+
+FILE_FORMATS = ("csv", "tsv", "parquet")
+BadLines = Literal["error", "skip"]
+_SNIFF_SEPARATORS = ("\t", "::", ",", ";", "|", " ")
+_HEAD_BYTES = 1 << 16
+_BLOCK_BYTES = 1 << 24  # arrow infers column types from the first block
+_UNIT_SEP = "\x1f"  # stands in for multi-character separators, which arrow cannot split on
+_NULLS = frozenset({"", "na", "nan", "null", "none", "n/a", "#n/a", "-nan"})
+
+
+@dataclass(frozen=True)
+class _TextLayout:
+    """How a text file is laid out: separator, header, column names ([ncols])."""
+
+    path: Path
+    sep: str
+    header: bool
+    names: list[str]
+    encoding: str
+    quoted: bool
+
+    def split(self, line: str) -> list[str]:
+        if len(self.sep) == 1 and self.quoted:
+            return next(csv.reader([line], delimiter=self.sep))
+        return line.split(self.sep)
+
+
+def read_interactions(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    columns: str | Mapping[str, str | int] | Sequence[str] | None = None,
+    sep: str | None = None,
+    header: bool | None = None,
+    duplicates: DuplicatePolicy = "last",
+    explicit: bool | None = None,
+    encoding: str = "utf-8",
+    on_bad_lines: BadLines = "error",
+    user_ids: IdMap | None = None,
+    item_ids: IdMap | None = None,
+) -> Interactions:
+    """Interactions from a CSV / TSV / text file (any separator, "::" included) or Parquet.
+
+    format: "csv", "tsv" or "parquet"; None infers it from the suffix (.csv, .tsv, .tab,
+        .parquet, .pq), else sniffs the separator.
+    columns: which column is which (see `parse_columns`): "user,item,rating,timestamp" by
+        position, "user=userId,item=movieId" by header name; None detects common header names
+        (userId, movieId, rating, timestamp, …) or takes user, item[, rating[, timestamp]] in order.
+        A "weight" column instead of "rating" marks implicit feedback.
+    sep: field separator; header: whether line 1 is a header (None: detect).
+    duplicates: repeated (user, item) pairs — "last" (default: the latest by timestamp, then by
+        line), "first", "sum", "mean" or "error"; merged rows are counted in a DataWarning.
+    explicit: override whether the values are ratings (default: a rating column → True).
+    on_bad_lines: "error" (default) stops at the first malformed line with file:line; "skip"
+        drops malformed lines and counts them in a DataWarning.
+    user_ids / item_ids: map ids through existing maps (unknown ids are an error).
+    """
+    path = Path(path)
+    if on_bad_lines not in ("error", "skip"):
+        raise ParameterError(
+            f"The 'on_bad_lines' parameter must be 'error' or 'skip'. Got {on_bad_lines!r} instead."
+        )
+    if duplicates not in DUPLICATE_POLICIES:
+        raise ParameterError(
+            f"The 'duplicates' parameter must be one of {', '.join(DUPLICATE_POLICIES)}. "
+            f"Got {duplicates!r} instead."
+        )
+    fmt = _resolve_format(path, format)
+    mapping = parse_columns(columns)
+    if fmt == "parquet":
+        table, mapping = _read_parquet(path, mapping)
+        locate: Callable[[str, Callable[[str], bool]], str] = _row_locator(path, table)
+    else:
+        layout = _sniff(path, fmt, sep, header, encoding, mapping)
+        if mapping is None:
+            mapping = detect_columns(layout.names, has_header=layout.header, source=str(path))
+        table = _read_text(path, layout, mapping, on_bad_lines)
+        locate = _line_locator(layout, mapping, on_bad_lines)
+    if table.num_rows == 0:
+        raise DataError(f"{path}: no interactions (the file has no data rows)")
+    users, items = table.column("user"), table.column("item")
+    for role, col in (("user", users), ("item", items)):
+        if col.null_count or _has_blank_strings(col):
+            where = locate(role, _is_null)
+            raise DataError(f"{where}: the {role} id is missing; fill it in or drop the line")
+    values = None
+    if "value" in table.column_names:
+        values = _numeric_values(table.column("value"), locate, mapping)
+    timestamps = None
+    if "timestamp" in table.column_names:
+        timestamps = _timestamps(table.column("timestamp"), locate)
+    is_explicit = mapping.explicit if explicit is None else explicit
+    if is_explicit is None:
+        is_explicit = False
+    return Interactions.from_arrays(
+        users,
+        items,
+        values,
+        timestamps,
+        explicit=is_explicit,
+        duplicates=duplicates,
+        user_ids=user_ids,
+        item_ids=item_ids,
+        source=str(path),
+    )
+
+
+def write_interactions(data: Interactions, path: str | Path, *, sep: str = "\t") -> Path:
+    """Write raw ids, values and timestamps with a header (user, item, rating|weight[, timestamp]).
+
+    A .parquet suffix writes Parquet; anything else a text file with `sep` (default tab).
+    `read_interactions` reads the file back to equal Interactions.
+    """
+    path = Path(path)
+    u, i, v = data.coo()
+    columns: dict[str, Any] = {
+        "user": data.user_ids.to_raw(u),
+        "item": data.item_ids.to_raw(i),
+        "rating" if data.explicit else "weight": np.asarray(v, dtype=np.float32),
+    }
+    if data.timestamps is not None:
+        columns["timestamp"] = data.timestamps
+    table = pa.table(columns)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        pq.write_table(table, path)
+    else:
+        options = pacsv.WriteOptions(delimiter=sep, quoting_style="none")
+        try:
+            pacsv.write_csv(table, path, options)
+        except pa.ArrowInvalid:
+            raise DataError(
+                f"{path}: an id contains the separator {sep!r}, a quote or a line break; "
+                f"write Parquet (a .parquet path) or choose another sep"
+            ) from None
+    return path
+
+
+# ----------------------------------------------------------------------------- layout
+def _resolve_format(path: Path, fmt: str | None) -> str:
+    if fmt is not None:
+        fmt = fmt.lower()
+        if fmt not in FILE_FORMATS:
+            raise ParameterError(
+                f"The 'format' parameter must be one of {', '.join(FILE_FORMATS)} for a file. "
+                f"Got {fmt!r} instead."
+            )
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory; pass the interactions file inside it")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty (no interactions)")
+    if fmt is None and path.suffix.lower() in (".parquet", ".pq"):
+        return "parquet"
+    return fmt or "text"
+
+
+def _sniff(
+    path: Path,
+    fmt: str,
+    sep: str | None,
+    header: bool | None,
+    encoding: str,
+    mapping: ColumnMapping | None,
+) -> _TextLayout:
+    with open(path, "rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+    try:
+        text = head.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not merely a character cut at the block boundary
+            line = head[: exc.start].count(b"\n") + 1
+            raise DataError(
+                f"{path}:{line}: not valid {encoding}; pass encoding= (e.g. 'latin-1')"
+            ) from None
+        text = head[: exc.start].decode(encoding)
+    lines = [ln.rstrip("\r") for ln in text.split("\n")]
+    if len(head) == _HEAD_BYTES:
+        lines = lines[:-1]  # possibly cut
+    lines = [ln for ln in lines if ln.strip()][:50]
+    if not lines:
+        raise DataError(f"{path}: the file is empty (no interactions)")
+    if sep is None:
+        sep = {"csv": ",", "tsv": "\t"}.get(fmt) or _guess_separator(path, lines)
+    if sep == "":
+        raise ParameterError("The 'sep' parameter must be a non-empty string.")
+    quoted = len(sep) == 1 and sep not in ('"', _UNIT_SEP)
+    probe = _TextLayout(path, sep, False, [], encoding, quoted)
+    first = probe.split(lines[0])
+    if header is None:
+        header = _looks_like_header(first, [probe.split(ln) for ln in lines[1:3]], mapping)
+    names = [f.strip().strip('"') for f in first] if header else [str(n) for n in range(len(first))]
+    if header and len(lines) == 1:
+        raise DataError(f"{path}: the file has a header but no interactions")
+    return _TextLayout(path, sep, header, names, encoding, quoted)
+
+
+def _guess_separator(path: Path, lines: list[str]) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return ","
+    if suffix in (".tsv", ".tab"):
+        return "\t"
+    sample = lines[:20]
+    for candidate in _SNIFF_SEPARATORS:  # the same number of fields on every line
+        counts = {ln.count(candidate) for ln in sample}
+        if len(counts) == 1 and counts.pop() > 0:
+            return candidate
+    for candidate in _SNIFF_SEPARATORS:  # present everywhere, some lines malformed
+        if all(candidate in ln for ln in sample):
+            return candidate
+    raise DataError(
+        f"{path}: cannot tell the field separator from the first lines; pass sep= "
+        f"(e.g. sep=',' or sep='\\t')"
+    )
+
+
+def _looks_like_header(
+    first: list[str], following: list[list[str]], mapping: ColumnMapping | None
+) -> bool:
+    if mapping is not None:
+        names = {c.lower() for c in mapping.roles.values() if isinstance(c, str)}
+        if names & {f.strip().strip('"').lower() for f in first}:
+            return True
+    if header_score(first):
+        return True
+    # A non-numeric first line above numeric lines is a header.
+    if following and not any(_is_number(f) for f in first):
+        return all(any(_is_number(f) for f in row) for row in following)
+    return False
+
+
+# ----------------------------------------------------------------------------- parsing
+def _read_text(
+    path: Path, layout: _TextLayout, mapping: ColumnMapping, on_bad_lines: BadLines
+) -> pa.Table:
+    positions = mapping.resolve(layout.names, has_header=layout.header, source=str(path))
+    value_pos = positions.get("rating", positions.get("weight"))
+    internal = [f"c{n}" for n in range(len(layout.names))]
+    wanted = {"user": positions["user"], "item": positions["item"]}
+    if value_pos is not None:
+        wanted["value"] = value_pos
+    if "timestamp" in positions:
+        wanted["timestamp"] = positions["timestamp"]
+    bad: list[str] = []
+
+    def on_invalid(row: Any) -> str:
+        bad.append(row.text)
+        return "skip"
+
+    sep = layout.sep
+    source: Any = str(path)
+    if len(sep) > 1:
+        raw = path.read_bytes()
+        marker = _UNIT_SEP.encode()
+        if marker in raw:
+            raise DataError(f"{path}: the file contains the control character 0x1f; remove it")
+        source = pa.BufferReader(raw.replace(sep.encode(layout.encoding), marker))
+        del raw
+        sep = _UNIT_SEP
+    column_types: dict[str, pa.DataType] = {}
+    if value_pos is not None:
+        column_types[internal[value_pos]] = pa.float64()
+    read_options = pacsv.ReadOptions(
+        column_names=internal,
+        skip_rows=1 if layout.header else 0,
+        encoding=layout.encoding,
+        block_size=_BLOCK_BYTES,
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=sep,
+        quote_char='"' if layout.quoted else False,
+        invalid_row_handler=on_invalid,
+    )
+    for attempt in range(len(wanted) + 1):
+        convert_options = pacsv.ConvertOptions(
+            include_columns=[internal[p] for p in wanted.values()],
+            column_types=column_types,
+        )
+        if isinstance(source, pa.BufferReader):
+            source.seek(0)
+        bad.clear()
+        try:
+            table = pacsv.read_csv(source, read_options, parse_options, convert_options)
+            break
+        except pa.ArrowInvalid as exc:
+            column = _failed_column(str(exc), internal)
+            role = next((r for r, p in wanted.items() if column == p), None)
+            if role in ("user", "item", "timestamp") and attempt < len(wanted):
+                # Type inference saw numbers first; read the column as text and check it later.
+                column_types[internal[wanted[role]]] = pa.string()
+                continue
+            if role == "value":
+                where = _line_locator(layout, mapping, on_bad_lines)("value", _not_number)
+                raise DataError(
+                    f"{where}: the {_value_role(mapping)} is not a number; fix or drop the line"
+                ) from None
+            raise DataError(f"{path}: cannot parse the file ({_first_line(exc)})") from None
+    if bad:
+        first_bad = _locate_bad_line(layout, bad[0])
+        if on_bad_lines == "error":
+            raise DataError(
+                f"{first_bad}: expected {len(layout.names)} fields separated by "
+                f"{_sep_name(layout)}, found {len(layout.split(bad[0]))}; fix the line or "
+                f"pass on_bad_lines='skip' "
+                f"({len(bad)} malformed lines in all)"
+            )
+        warnings.warn(
+            f"{path}: skipped {len(bad)} malformed lines (first at {first_bad}); "
+            f"pass on_bad_lines='error' to stop at them instead",
+            DataWarning,
+            stacklevel=3,
+        )
+    return table.rename_columns([role for role in wanted])
+
+
+def _read_parquet(path: Path, mapping: ColumnMapping | None) -> tuple[pa.Table, ColumnMapping]:
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
+    names = list(schema.names)
+    if mapping is None:
+        mapping = detect_columns(names, has_header=True, source=str(path))
+    positions = mapping.resolve(names, has_header=True, source=str(path))
+    wanted = {"user": positions["user"], "item": positions["item"]}
+    value_pos = positions.get("rating", positions.get("weight"))
+    if value_pos is not None:
+        wanted["value"] = value_pos
+    if "timestamp" in positions:
+        wanted["timestamp"] = positions["timestamp"]
+    table = pq.read_table(path, columns=[names[p] for p in wanted.values()])
+    return table.rename_columns(list(wanted)), mapping
+
+
+# ----------------------------------------------------------------------------- validation
+def _numeric_values(
+    column: pa.ChunkedArray, locate: Callable[[str, Callable[[str], bool]], str], mapping: Any
+) -> np.ndarray:
+    role = _value_role(mapping)
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        if pa.types.is_null(column.type):
+            raise DataError(f"{locate('value', _is_null)}: the {role} is missing")
+        where = locate("value", _not_number)
+        raise DataError(f"{where}: the {role} is not a number; fix or drop the line")
+    if column.null_count:
+        where = locate("value", _is_null)
+        raise DataError(
+            f"{where}: the {role} is missing or NaN ({column.null_count} such lines); "
+            f"fill them in or drop them"
+        )
+    values = column.to_numpy().astype(np.float64, copy=False)
+    finite = np.isfinite(values)
+    if not bool(finite.all()):
+        where = locate("value", _not_finite)
+        raise DataError(f"{where}: the {role} is not a finite number; fix or drop the line")
+    return values
+
+
+def _timestamps(
+    column: pa.ChunkedArray, locate: Callable[[str, Callable[[str], bool]], str]
+) -> np.ndarray:
+    if column.null_count or _has_blank_strings(column):
+        raise DataError(f"{locate('timestamp', _is_null)}: the timestamp is missing")
+    if pa.types.is_timestamp(column.type):
+        if column.type.tz is not None:
+            column = column.cast(pa.timestamp(column.type.unit))
+        return column.to_numpy().astype("datetime64[s]").astype(np.int64)
+    if pa.types.is_integer(column.type):
+        return column.to_numpy().astype(np.int64, copy=False)
+    if pa.types.is_floating(column.type):
+        return np.floor(column.to_numpy()).astype(np.int64)
+    text = column.to_numpy(zero_copy_only=False).astype(str)
+    try:
+        return text.astype("datetime64[s]").astype(np.int64)
+    except ValueError:
+        raise DataError(
+            f"{locate('timestamp', _not_time)}: the timestamp is neither epoch seconds nor an "
+            f"ISO-8601 date such as 2024-03-01T12:00:00"
+        ) from None
+
+
+def _has_blank_strings(column: pa.ChunkedArray) -> bool:
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return False
+    import pyarrow.compute as pc
+
+    return bool(pc.any(pc.equal(pc.utf8_trim_whitespace(column), "")).as_py())
+
+
+def _is_null(field: str) -> bool:
+    return field.strip().strip('"').lower() in _NULLS
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _not_number(field: str) -> bool:
+    return not _is_null(field) and not _is_number(field)
+
+
+def _not_finite(field: str) -> bool:
+    return _is_number(field) and not math.isfinite(float(field))
+
+
+def _not_time(field: str) -> bool:
+    if _is_number(field):
+        return False
+    try:
+        np.datetime64(field.strip(), "s")
+    except ValueError:
+        return True
+    return False
+
+
+def _value_role(mapping: ColumnMapping) -> str:
+    return "weight" if mapping.explicit is False else "rating"
+
+
+# ----------------------------------------------------------------------------- locating
+def _line_locator(
+    layout: _TextLayout, mapping: ColumnMapping, on_bad_lines: BadLines
+) -> Callable[[str, Callable[[str], bool]], str]:
+    """A function (role, predicate on the field) → 'file:line: column …' of the first match."""
+    positions = mapping.resolve(layout.names, has_header=layout.header, source=str(layout.path))
+    positions["value"] = positions.get("rating", positions.get("weight", -1))
+
+    def locate(role: str, predicate: Callable[[str], bool]) -> str:
+        position = positions[role]
+        label = layout.names[position] if layout.header else f"{position}"
+        column = f"column {label!r}" if layout.header else f"column {label} (from 0)"
+        for lineno, fields in _data_lines(layout):
+            if len(fields) != len(layout.names):
+                continue  # malformed lines were skipped or reported already
+            if predicate(fields[position]):
+                return f"{layout.path}:{lineno}: {column} = {fields[position]!r}"
+        return f"{layout.path}: {column}"
+
+    return locate
+
+
+def _row_locator(path: Path, table: pa.Table) -> Callable[[str, Callable[[str], bool]], str]:
+    def locate(role: str, predicate: Callable[[str], bool]) -> str:
+        column = table.column(role)
+        for n, value in enumerate(column.to_pylist()):
+            text = "" if value is None else str(value)
+            if predicate(text):
+                return f"{path}: row {n} (from 0), column {role!r} = {value!r}"
+        return f"{path}: column {role!r}"
+
+    return locate
+
+
+def _data_lines(layout: _TextLayout) -> Any:
+    """(line number, fields) for each non-blank data line, read slowly in Python."""
+    with open(layout.path, encoding=layout.encoding, errors="replace", newline="") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if lineno == 1 and layout.header:
+                continue
+            text = line.rstrip("\r\n")
+            if text.strip():
+                yield lineno, layout.split(text)
+
+
+def _locate_bad_line(layout: _TextLayout, text: str) -> str:
+    target = text.replace(_UNIT_SEP, layout.sep)
+    for lineno, fields in _data_lines(layout):
+        if len(fields) != len(layout.names) and layout.sep.join(fields) == target:
+            return f"{layout.path}:{lineno}"
+    for lineno, fields in _data_lines(layout):
+        if len(fields) != len(layout.names):
+            return f"{layout.path}:{lineno}"
+    return f"{layout.path}: line {target!r}"
+
+
+def _failed_column(message: str, internal: list[str]) -> int | None:
+    marker = "In CSV column #"
+    at = message.find(marker)
+    if at < 0:
+        return None
+    digits = message[at + len(marker) :].split(":", 1)[0].strip()
+    return int(digits) if digits.isdigit() else None
+
+
+def _sep_name(layout: _TextLayout) -> str:
+    return {"\t": "tabs", ",": "commas", ";": "semicolons", " ": "spaces", "|": "'|'"}.get(
+        layout.sep, repr(layout.sep)
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

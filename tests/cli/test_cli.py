@@ -1,0 +1,275 @@
+"""The command line, driven as a user would: files in, files and one-line errors out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recforge.cli import main
+
+COMMANDS = [
+    ["data", "info"],
+    ["data", "list"],
+    ["data", "download"],
+    ["split"],
+    ["train"],
+    ["recommend"],
+    ["predict"],
+    ["evaluate"],
+    ["models"],
+    ["demo"],
+]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture
+def ratings_file(tmp_path: Path) -> Path:
+    """30 users × 12 items: user u rates items with the parity of u, ratings 1–5, timestamps."""
+    rng = np.random.default_rng(0)
+    lines = ["user,item,rating,timestamp"]
+    t = 1_000_000
+    for u in range(30):
+        for i in range(u % 2, 12, 2):
+            if rng.random() < 0.8:
+                t += 1
+                lines.append(f"u{u},m{i},{1 + (u + i) % 5},{t}")
+    path = tmp_path / "ratings.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0
+    assert "Example" in out
+    assert "recforge" in out
+
+
+def test_models_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "models")
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines()]
+    assert {"popularity", "bias"} <= set(names)
+
+
+def test_data_info_counts_a_csv(capsys: pytest.CaptureFixture[str], ratings_file: Path) -> None:
+    code, out, _ = run(capsys, "data", "info", str(ratings_file), "--json")
+    assert code == 0
+    info = json.loads(out)
+    text = ratings_file.read_text().splitlines()[1:]
+    assert info["interactions"] == len(text)
+    assert info["users"] == len({line.split(",")[0] for line in text})
+    assert info["items"] == len({line.split(",")[1] for line in text})
+    assert sum(info["rating_histogram"].values()) == len(text)
+    assert info["time_min"] is not None
+
+
+def test_data_info_table(capsys: pytest.CaptureFixture[str], ratings_file: Path) -> None:
+    code, out, _ = run(capsys, "data", "info", str(ratings_file))
+    assert code == 0
+    assert "sparsity" in out
+    assert "time span" in out
+
+
+def test_missing_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "data", "info", str(tmp_path / "nope.csv"))
+    assert_one_line_error(code, err, "nope.csv")
+
+
+def test_malformed_line_names_file_and_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("user,item,rating\n1,2,3\n1,3,abc\n")
+    code, _, err = run(capsys, "data", "info", str(path))
+    assert_one_line_error(code, err, "bad.csv:3")
+
+
+def test_usage_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "train", "--model", "bias")
+    assert code == 2
+    assert_one_line_error(code, err, "--data")
+
+
+def test_unknown_model_and_parameter(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    code, _, err = run(
+        capsys, "train", "--data", str(ratings_file), "--model", "bais", "--out", str(tmp_path)
+    )
+    assert_one_line_error(code, err, "bais", "bias")
+    code, _, err = run(
+        capsys,
+        "train",
+        "--data",
+        str(ratings_file),
+        "--model",
+        "bias",
+        "--param",
+        "n_epoch=3",
+        "--out",
+        str(tmp_path),
+    )
+    assert_one_line_error(code, err, "n_epoch")
+    code, _, err = run(
+        capsys,
+        "train",
+        "--data",
+        str(ratings_file),
+        "--model",
+        "bias",
+        "--param",
+        "reg_items",
+        "--out",
+        str(tmp_path),
+    )
+    assert_one_line_error(code, err, "key=value")
+
+
+def test_train_recommend_predict_evaluate(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    splits = tmp_path / "splits"
+    code, _, err = run(
+        capsys,
+        "split",
+        str(ratings_file),
+        "--method",
+        "user-time",
+        "--test",
+        "0.25",
+        "--out",
+        str(splits),
+    )
+    assert code == 0, err
+    train_lines = (splits / "train.tsv").read_text().splitlines()
+    test_lines = (splits / "test.tsv").read_text().splitlines()
+    n_rows = len(ratings_file.read_text().splitlines()) - 1
+    assert len(train_lines) - 1 + len(test_lines) - 1 == n_rows
+
+    run_dir = tmp_path / "run"
+    code, out, err = run(
+        capsys,
+        "train",
+        "--data",
+        str(splits / "train.tsv"),
+        "--model",
+        "bias",
+        "--param",
+        "n_epochs=5",
+        "--out",
+        str(run_dir),
+    )
+    assert code == 0, err
+    assert (run_dir / "model.npz").exists()
+
+    recs = tmp_path / "recs.tsv"
+    code, _, err = run(
+        capsys, "recommend", str(run_dir), "--users", "all", "-k", "3", "--out", str(recs)
+    )
+    assert code == 0, err
+    seen: dict[str, set[str]] = {}
+    for line in train_lines[1:]:
+        user, item = line.split("\t")[:2]
+        seen.setdefault(user, set()).add(item)
+    lines = recs.read_text().splitlines()
+    assert len(lines) == len(seen)
+    for line in lines:
+        user, items = line.split("\t")
+        listed = items.split(",")
+        assert len(listed) == 3
+        assert not set(listed) & seen[user]
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("u0\tm0\nu1\tm1\n")
+    preds = tmp_path / "preds.tsv"
+    code, _, err = run(capsys, "predict", str(run_dir), "--pairs", str(pairs), "--out", str(preds))
+    assert code == 0, err
+    rows = [line.split("\t") for line in preds.read_text().splitlines()]
+    assert [r[:2] for r in rows] == [["u0", "m0"], ["u1", "m1"]]
+    assert all(1.0 <= float(r[2]) <= 5.0 for r in rows)
+
+    code, out, err = run(
+        capsys,
+        "evaluate",
+        str(run_dir),
+        "--test",
+        str(splits / "test.tsv"),
+        "--k",
+        "5,10",
+        "--json",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    for key in ("ndcg@5", "recall@10", "precision@5", "map@10", "mrr@5", "hit_rate@10", "rmse"):
+        assert key in result
+        assert np.isfinite(result[key])
+    assert 0.0 <= result["ndcg@5"] <= 1.0
+
+    code, out, err = run(
+        capsys,
+        "evaluate",
+        "--recs",
+        str(recs),
+        "--test",
+        str(splits / "test.tsv"),
+        "--train",
+        str(splits / "train.tsv"),
+        "--k",
+        "3",
+        "--json",
+    )
+    assert code == 0, err
+    from_file = json.loads(out)
+    assert 0.0 <= from_file["recall@3"] <= 1.0
+
+
+def test_recommend_unknown_user_is_one_line(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    code, _, err = run(
+        capsys, "train", "--data", str(ratings_file), "--model", "popularity", "--out", str(run_dir)
+    )
+    assert code == 0, err
+    users = tmp_path / "users.txt"
+    users.write_text("u0\nstranger\n")
+    code, _, err = run(
+        capsys, "recommend", str(run_dir), "--users", str(users), "--out", str(tmp_path / "r.tsv")
+    )
+    assert_one_line_error(code, err, "users.txt:2", "stranger")
+
+
+def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "recforge", "data", "info", str(tmp_path / "missing.tsv")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: ")
+    assert "Traceback" not in proc.stderr
