@@ -19,15 +19,13 @@ import numpy as np
 
 from _common import write_result
 from peers import HERE, peer_python
-from recforge.data import Interactions, data_home, kfold
+from recforge.data import Interactions, kfold, load_movielens
 from recforge.evaluation import mae, rmse
 from recforge.models import BiasBaseline
 
 
 def load_ml100k() -> Interactions:
-    path = data_home() / "ml-100k" / "u.data"
-    raw = np.loadtxt(path, dtype=np.int64)
-    return Interactions.from_arrays(raw[:, 0], raw[:, 1], raw[:, 2], raw[:, 3])
+    return load_movielens("ml-100k").interactions
 
 
 def write_fold(part: Interactions, path: Path) -> None:

@@ -247,3 +247,9 @@ def test_parse_columns_forms() -> None:
     assert keyed.explicit is None
     with pytest.raises(ParameterError, match="no item column"):
         parse_columns("user=a")
+
+
+def test_interactions_from_file_reads_like_read_interactions(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.tsv", "u1\ti1\t4\nu2\ti1\t2\n")
+    data = Interactions.from_file(path, columns="user,item,rating")
+    assert triples(data) == {("u1", "i1", 4.0), ("u2", "i1", 2.0)}

@@ -229,24 +229,38 @@ def factorize(values: Any, *, what: str = "id") -> tuple[np.ndarray, IdMap]:
 
 
 def _factorize_dense_ints(values: Any) -> tuple[np.ndarray, IdMap] | None:
-    """O(n) factorisation through a presence table, for integer ids of a compact range."""
+    """O(n) factorisation through a presence table, for integer ids of a compact range.
+
+    Arrow input is processed chunk by chunk, so no int64 copy of the whole column is made.
+    """
     if isinstance(values, pa.ChunkedArray | pa.Array):
         if not pa.types.is_integer(values.type) or values.null_count:
             return None
-        values = values.to_numpy() if isinstance(values, pa.Array) else np.asarray(values)
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "iu" or arr.size == 0:
+        chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+        parts = [c.to_numpy() for c in chunks if len(c)]
+    else:
+        parts = [np.asarray(values)]
+    if not parts or parts[0].dtype.kind not in "iu" or parts[0].ndim != 1:
         return None
-    lo, hi = int(arr.min()), int(arr.max())
+    n = sum(p.size for p in parts)
+    if n == 0:
+        return None
+    lo = min(int(p.min()) for p in parts)
+    hi = max(int(p.max()) for p in parts)
     span = hi - lo + 1
-    if span > max(1 << 22, 4 * arr.size):
+    if span > max(1 << 22, 4 * n):
         return None
-    offset = arr - lo if lo else arr
     present = np.zeros(span, dtype=bool)
-    present[offset] = True
+    for p in parts:
+        present[p - lo if lo else p] = True
     rank = np.cumsum(present, dtype=np.int32) - 1
     raw = np.flatnonzero(present).astype(np.int64) + lo
-    return rank[offset].astype(np.int32, copy=False), IdMap(raw)
+    codes = np.empty(n, dtype=np.int32)
+    start = 0
+    for p in parts:
+        codes[start : start + p.size] = rank[p - lo if lo else p]
+        start += p.size
+    return codes, IdMap(raw)
 
 
 def _to_arrow(values: Any, what: str) -> pa.Array:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -237,6 +238,14 @@ class Interactions:
             duplicates=duplicates,
             source="DataFrame",
         )
+
+    @classmethod
+    def from_file(cls, path: str | Path, **options: Any) -> Interactions:
+        """Read a CSV / TSV / any-separator / Parquet file; `options` are those of
+        `recforge.data.read_interactions` (columns, sep, header, duplicates, on_bad_lines, …)."""
+        from recforge.data.readers import read_interactions
+
+        return read_interactions(path, **options)
 
     @classmethod
     def from_indices(
@@ -596,15 +605,21 @@ def _check_same_length(source: str, **arrays: Any) -> int:
 
 
 def _as_index(values: Any, what: str, source: str) -> np.ndarray:
+    """Integer indices [n]; int32 stays int32 (half the memory of int64 at scale)."""
     arr = np.asarray(values)
     if arr.dtype.kind not in "iu":
         raise DataError(f"{source}: {what} indices must be integers; got dtype {arr.dtype}")
+    if arr.dtype == np.int32:
+        return arr
     return arr.astype(np.int64, copy=False)
 
 
 def _clean_values(values: Any | None, n: int, source: str) -> np.ndarray:
     if values is None:
         return np.ones(n, dtype=np.float32)
+    native = isinstance(values, np.ndarray) and values.dtype == np.float32
+    if native and bool(np.isfinite(values).all()):
+        return values  # the common case from readers: no float64 round trip
     try:
         v = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -671,7 +686,7 @@ def _to_csr(
 ) -> tuple[sp.csr_array, np.ndarray]:
     """CSR of the pattern, plus the input row behind each CSR slot (valid when no duplicates:
     for a repeated pair the slot holds the sum of its rows)."""
-    pos = np.arange(u.size, dtype=np.int64)
+    pos = np.arange(u.size, dtype=np.int32 if u.size < 2**31 else np.int64)
     m = sp.csr_array((pos, (u, i)), shape=(n_users, n_items))  # sums duplicates, sorts rows
     m.indices = m.indices.astype(np.int32, copy=False)
     return m, m.data
@@ -700,7 +715,7 @@ def _merge_duplicates(
     user_has_dup = np.zeros(n_users, dtype=bool)
     user_has_dup[c_rows] = True
     candidates = np.flatnonzero(user_has_dup[u])
-    cand_keys = u[candidates] * n_items + i[candidates]
+    cand_keys = u[candidates].astype(np.int64) * n_items + i[candidates]
     in_dup = np.isin(cand_keys, dup_keys)
     dup_rows, dkey = candidates[in_dup], cand_keys[in_dup]
     dts = ts[dup_rows] if ts is not None else dup_rows

@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from recforge.data.columns import ColumnMapping, detect_columns, header_score, parse_columns
-from recforge.data.idmap import IdMap
+from recforge.data.idmap import IdMap, factorize
 from recforge.data.interactions import DUPLICATE_POLICIES, DuplicatePolicy, Interactions
 from recforge.errors import DataError, DataWarning, ParameterError
 
@@ -28,6 +28,8 @@ __all__ = ["FILE_FORMATS", "read_interactions", "write_interactions"]
 
 FILE_FORMATS = ("csv", "tsv", "parquet")
 BadLines = Literal["error", "skip"]
+# (role, predicate on a field's text) → "file:line: column … = value" of the first match
+Locator = Callable[[str, Callable[[str], bool]], str]
 _SNIFF_SEPARATORS = ("\t", "::", ",", ";", "|", " ")
 _HEAD_BYTES = 1 << 16
 _BLOCK_BYTES = 1 << 24  # arrow infers column types from the first block
@@ -96,7 +98,7 @@ def read_interactions(
     mapping = parse_columns(columns)
     if fmt == "parquet":
         table, mapping = _read_parquet(path, mapping)
-        locate: Callable[[str, Callable[[str], bool]], str] = _row_locator(path, table)
+        locate: Locator = _row_locator(path, mapping)
     else:
         layout = _sniff(path, fmt, sep, header, encoding, mapping)
         if mapping is None:
@@ -105,29 +107,40 @@ def read_interactions(
         locate = _line_locator(layout, mapping, on_bad_lines)
     if table.num_rows == 0:
         raise DataError(f"{path}: no interactions (the file has no data rows)")
-    users, items = table.column("user"), table.column("item")
-    for role, col in (("user", users), ("item", items)):
-        if col.null_count or _has_blank_strings(col):
-            where = locate(role, _is_null)
-            raise DataError(f"{where}: the {role} id is missing; fill it in or drop the line")
+    # Each column leaves the arrow table as soon as it is converted, so memory stays near the
+    # size of the final arrays.
+    codes: dict[str, np.ndarray] = {}
+    maps: dict[str, IdMap] = {}
+    for role, given in (("user", user_ids), ("item", item_ids)):
+        raw = _ids(table.column(role), role, locate)
+        table = table.drop_columns([role])
+        if given is None:
+            codes[role], maps[role] = factorize(raw, what=role)
+        else:
+            try:
+                codes[role] = given.to_index(raw, what=role)
+            except DataError as exc:
+                raise DataError(f"{path}: {exc}") from None
+            maps[role] = given
+        del raw
     values = None
     if "value" in table.column_names:
         values = _numeric_values(table.column("value"), locate, mapping)
+        table = table.drop_columns(["value"])
     timestamps = None
     if "timestamp" in table.column_names:
         timestamps = _timestamps(table.column("timestamp"), locate)
+    del table
     is_explicit = mapping.explicit if explicit is None else explicit
-    if is_explicit is None:
-        is_explicit = False
-    return Interactions.from_arrays(
-        users,
-        items,
+    return Interactions.from_indices(
+        codes.pop("user"),
+        codes.pop("item"),
         values,
         timestamps,
-        explicit=is_explicit,
+        user_ids=maps["user"],
+        item_ids=maps["item"],
+        explicit=bool(is_explicit),
         duplicates=duplicates,
-        user_ids=user_ids,
-        item_ids=item_ids,
         source=str(path),
     )
 
@@ -287,7 +300,7 @@ def _read_text(
         sep = _UNIT_SEP
     column_types: dict[str, pa.DataType] = {}
     if value_pos is not None:
-        column_types[internal[value_pos]] = pa.float64()
+        column_types[internal[value_pos]] = pa.float32()
     read_options = pacsv.ReadOptions(
         column_names=internal,
         skip_rows=1 if layout.header else 0,
@@ -361,9 +374,23 @@ def _read_parquet(path: Path, mapping: ColumnMapping | None) -> tuple[pa.Table, 
 
 
 # ----------------------------------------------------------------------------- validation
-def _numeric_values(
-    column: pa.ChunkedArray, locate: Callable[[str, Callable[[str], bool]], str], mapping: Any
-) -> np.ndarray:
+def _ids(column: pa.ChunkedArray, role: str, locate: Locator) -> Any:
+    """Raw ids as the arrow column, once checked for missing values."""
+    if column.null_count or _has_blank_strings(column):
+        where = locate(role, _is_null)
+        raise DataError(f"{where}: the {role} id is missing; fill it in or drop the line")
+    return column  # factorize reads integer chunks in place
+
+
+def _contiguous(column: pa.ChunkedArray) -> np.ndarray:
+    """One numpy array from the chunks of a null-free primitive column (one copy)."""
+    if column.num_chunks == 1:
+        return column.chunk(0).to_numpy().copy()
+    return np.concatenate([chunk.to_numpy() for chunk in column.chunks])
+
+
+def _numeric_values(column: pa.ChunkedArray, locate: Locator, mapping: ColumnMapping) -> np.ndarray:
+    """float32 [n] ratings or weights, every one a finite number."""
     role = _value_role(mapping)
     if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
         if pa.types.is_null(column.type):
@@ -376,17 +403,14 @@ def _numeric_values(
             f"{where}: the {role} is missing or NaN ({column.null_count} such lines); "
             f"fill them in or drop them"
         )
-    values = column.to_numpy().astype(np.float64, copy=False)
-    finite = np.isfinite(values)
-    if not bool(finite.all()):
+    values = _contiguous(column).astype(np.float32, copy=False)
+    if not bool(np.isfinite(values).all()):
         where = locate("value", _not_finite)
         raise DataError(f"{where}: the {role} is not a finite number; fix or drop the line")
     return values
 
 
-def _timestamps(
-    column: pa.ChunkedArray, locate: Callable[[str, Callable[[str], bool]], str]
-) -> np.ndarray:
+def _timestamps(column: pa.ChunkedArray, locate: Locator) -> np.ndarray:
     if column.null_count or _has_blank_strings(column):
         raise DataError(f"{locate('timestamp', _is_null)}: the timestamp is missing")
     if pa.types.is_timestamp(column.type):
@@ -394,7 +418,7 @@ def _timestamps(
             column = column.cast(pa.timestamp(column.type.unit))
         return column.to_numpy().astype("datetime64[s]").astype(np.int64)
     if pa.types.is_integer(column.type):
-        return column.to_numpy().astype(np.int64, copy=False)
+        return _contiguous(column).astype(np.int64, copy=False)
     if pa.types.is_floating(column.type):
         return np.floor(column.to_numpy()).astype(np.int64)
     text = column.to_numpy(zero_copy_only=False).astype(str)
@@ -450,9 +474,7 @@ def _value_role(mapping: ColumnMapping) -> str:
 
 
 # ----------------------------------------------------------------------------- locating
-def _line_locator(
-    layout: _TextLayout, mapping: ColumnMapping, on_bad_lines: BadLines
-) -> Callable[[str, Callable[[str], bool]], str]:
+def _line_locator(layout: _TextLayout, mapping: ColumnMapping, on_bad_lines: BadLines) -> Locator:
     """A function (role, predicate on the field) → 'file:line: column …' of the first match."""
     positions = mapping.resolve(layout.names, has_header=layout.header, source=str(layout.path))
     positions["value"] = positions.get("rating", positions.get("weight", -1))
@@ -471,10 +493,12 @@ def _line_locator(
     return locate
 
 
-def _row_locator(path: Path, table: pa.Table) -> Callable[[str, Callable[[str], bool]], str]:
+def _row_locator(path: Path, mapping: ColumnMapping) -> Locator:
+    """Like `_line_locator` for Parquet, which has rows rather than lines (error path only)."""
+
     def locate(role: str, predicate: Callable[[str], bool]) -> str:
-        column = table.column(role)
-        for n, value in enumerate(column.to_pylist()):
+        table, _ = _read_parquet(path, mapping)
+        for n, value in enumerate(table.column(role).to_pylist()):
             text = "" if value is None else str(value)
             if predicate(text):
                 return f"{path}: row {n} (from 0), column {role!r} = {value!r}"
