@@ -324,7 +324,7 @@ def _read_text(
             table = pacsv.read_csv(source, read_options, parse_options, convert_options)
             break
         except pa.ArrowInvalid as exc:
-            column = _failed_column(str(exc), internal)
+            column = _failed_column(str(exc))
             role = next((r for r, p in wanted.items() if column == p), None)
             if role in ("user", "item", "timestamp") and attempt < len(wanted):
                 # Type inference saw numbers first; read the column as text and check it later.
@@ -336,6 +336,8 @@ def _read_text(
                     f"{where}: the {_value_role(mapping)} is not a number; fix or drop the line"
                 ) from None
             raise DataError(f"{path}: cannot parse the file ({_first_line(exc)})") from None
+    else:  # every attempt retyped a column, which cannot happen more than once per column
+        raise DataError(f"{path}: cannot parse the file; pass columns= and sep= explicitly")
     if bad:
         first_bad = _locate_bad_line(layout, bad[0])
         if on_bad_lines == "error":
@@ -529,7 +531,8 @@ def _locate_bad_line(layout: _TextLayout, text: str) -> str:
     return f"{layout.path}: line {target!r}"
 
 
-def _failed_column(message: str, internal: list[str]) -> int | None:
+def _failed_column(message: str) -> int | None:
+    """The file column (from 0) named in an arrow conversion error, if any."""
     marker = "In CSV column #"
     at = message.find(marker)
     if at < 0:
