@@ -556,10 +556,7 @@ def _evaluate_recs(
 
     lists = read_recommendations(recs)
     test_data = _read(test, fmt, columns, sep, header)
-    train_data = None
-    if train is not None:
-        raw_train = _read(train, fmt, columns, sep, header)
-        train_data = raw_train
+    train_data = None if train is None else _read(train, fmt, columns, sep, header)
     return evaluate_recommendations(lists, test_data, train=train_data, k=ks, metrics=metric_names)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from recforge.data.download import DATASETS
 from recforge.data.interactions import DuplicatePolicy, Interactions
-from recforge.data.movielens import load_movielens, movielens_layout
+from recforge.data.movielens import load_movielens, movielens_layout, read_movielens_ratings
 from recforge.data.readers import FILE_FORMATS, BadLines, read_interactions
 from recforge.errors import DataError, ParameterError
 
@@ -56,7 +56,7 @@ def load(
             f"{text}: no such file, and not a dataset name (known: {', '.join(DATASETS)})"
         )
     if fmt == "movielens":
-        return _movielens_file(path, duplicates)
+        return read_movielens_ratings(path, duplicates)
     return read_interactions(
         path,
         format=fmt,
@@ -65,23 +65,4 @@ def load(
         header=header,
         duplicates=duplicates,
         on_bad_lines=on_bad_lines,
-    )
-
-
-def _movielens_file(path: Path, duplicates: DuplicatePolicy) -> Interactions:
-    """A single MovieLens ratings file: u.data (tabs), ratings.dat ("::") or ratings.csv."""
-    if path.suffix == ".csv":
-        return read_interactions(
-            path,
-            sep=",",
-            header=True,
-            columns="user=userId,item=movieId,rating=rating,timestamp=timestamp",
-            duplicates=duplicates,
-        )
-    return read_interactions(
-        path,
-        sep="::" if path.suffix == ".dat" else "\t",
-        header=False,
-        columns="user,item,rating,timestamp",
-        duplicates=duplicates,
     )

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -18,7 +19,7 @@ from recforge.data.interactions import DuplicatePolicy, Interactions
 from recforge.data.readers import read_interactions
 from recforge.errors import DataError, DatasetNotFoundError
 
-__all__ = ["MovieLensDataset", "load_movielens", "movielens_layout"]
+__all__ = ["MovieLensDataset", "load_movielens", "movielens_layout", "read_movielens_ratings"]
 
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 _NO_GENRE = ("(no genres listed)", "unknown")
@@ -97,15 +98,28 @@ def load_movielens(
     )
 
 
-# ----------------------------------------------------------------------------- 100K
-def _load_100k(label: str, directory: Path, duplicates: DuplicatePolicy) -> MovieLensDataset:
-    ratings = read_interactions(
-        directory / "u.data",
-        sep="\t",
+def read_movielens_ratings(path: Path, duplicates: DuplicatePolicy = "last") -> Interactions:
+    """One MovieLens ratings file: u.data (tabs), ratings.dat ("::") or ratings.csv (header)."""
+    if path.suffix == ".csv":
+        return read_interactions(
+            path,
+            sep=",",
+            header=True,
+            columns="user=userId,item=movieId,rating=rating,timestamp=timestamp",
+            duplicates=duplicates,
+        )
+    return read_interactions(
+        path,
+        sep="::" if path.suffix == ".dat" else "\t",
         header=False,
         columns="user,item,rating,timestamp",
         duplicates=duplicates,
     )
+
+
+# ----------------------------------------------------------------------------- 100K
+def _load_100k(label: str, directory: Path, duplicates: DuplicatePolicy) -> MovieLensDataset:
+    ratings = read_movielens_ratings(directory / "u.data", duplicates)
     genres = [row[0] for row in _rows(directory / "u.genre", "|", 2, "latin-1")]
     ids, titles, years, item_genres = [], [], [], []
     for row in _rows(directory / "u.item", "|", 5 + len(genres), "latin-1"):
@@ -114,15 +128,7 @@ def _load_100k(label: str, directory: Path, duplicates: DuplicatePolicy) -> Movi
         years.append(_year(row[1], row[2]))
         flags = row[5 : 5 + len(genres)]
         item_genres.append([g for g, f in zip(genres, flags, strict=True) if f.strip() == "1"])
-    items = FeatureTable.from_rows(
-        ids,
-        [
-            Feature.multi_hot("genres", item_genres, drop=_NO_GENRE),
-            Feature.numeric("year", years),
-            Feature.text("title", titles),
-        ],
-        align_to=ratings.item_ids,
-    )
+    items = _movie_table(ids, titles, item_genres, ratings, years)
     users = _user_table(
         [(int(r[0]), r[1], r[2], r[3], r[4]) for r in _rows(directory / "u.user", "|", 5)],
         ratings,
@@ -132,25 +138,14 @@ def _load_100k(label: str, directory: Path, duplicates: DuplicatePolicy) -> Movi
 
 # ----------------------------------------------------------------------------- 1M / 10M
 def _load_dat(label: str, directory: Path, duplicates: DuplicatePolicy) -> MovieLensDataset:
-    ratings = read_interactions(
-        directory / "ratings.dat",
-        sep="::",
-        header=False,
-        columns="user,item,rating,timestamp",
-        duplicates=duplicates,
-    )
+    ratings = read_movielens_ratings(directory / "ratings.dat", duplicates)
     encoding = _encoding(directory / "movies.dat")
     ids, titles, genres = [], [], []
     for row in _rows(directory / "movies.dat", "::", 3, encoding):
         ids.append(int(row[0]))
         titles.append(row[1])
         genres.append(row[2])
-    features = [
-        Feature.multi_hot("genres", genres, drop=_NO_GENRE),
-        Feature.numeric("year", [_year(t) for t in titles]),
-        Feature.text("title", titles),
-    ]
-    items = FeatureTable.from_rows(ids, features, align_to=ratings.item_ids)
+    items = _movie_table(ids, titles, genres, ratings)
     tags_file = directory / "tags.dat"
     if tags_file.is_file():
         tag_rows = [(int(r[1]), r[2]) for r in _rows(tags_file, "::", 3, _encoding(tags_file))]
@@ -169,22 +164,13 @@ def _load_dat(label: str, directory: Path, duplicates: DuplicatePolicy) -> Movie
 
 # ----------------------------------------------------------------------------- 20M / 25M / latest
 def _load_csv(label: str, directory: Path, duplicates: DuplicatePolicy) -> MovieLensDataset:
-    ratings = read_interactions(
-        directory / "ratings.csv",
-        sep=",",
-        header=True,
-        columns="user=userId,item=movieId,rating=rating,timestamp=timestamp",
-        duplicates=duplicates,
-    )
+    ratings = read_movielens_ratings(directory / "ratings.csv", duplicates)
     movies = _csv_table(directory / "movies.csv", ["movieId", "title", "genres"])
-    titles = movies.column("title").to_pylist()
-    features = [
-        Feature.multi_hot("genres", movies.column("genres").to_pylist(), drop=_NO_GENRE),
-        Feature.numeric("year", [_year(t) for t in titles]),
-        Feature.text("title", titles),
-    ]
-    items = FeatureTable.from_rows(
-        movies.column("movieId").to_numpy(), features, align_to=ratings.item_ids
+    items = _movie_table(
+        movies.column("movieId").to_numpy(),
+        movies.column("title").to_pylist(),
+        movies.column("genres").to_pylist(),
+        ratings,
     )
     tags_file = directory / "tags.csv"
     if tags_file.is_file():
@@ -241,6 +227,23 @@ def _year(title: str, release: str = "") -> float:
         return float(match.group(1))
     tail = release.strip()[-4:]
     return float(tail) if tail.isdigit() else float("nan")
+
+
+def _movie_table(
+    ids: Sequence[int] | np.ndarray,
+    titles: list[str],
+    genres: Sequence[Any],
+    ratings: Interactions,
+    years: list[float] | None = None,
+) -> FeatureTable:
+    """Genres (multi-hot), year (from the title unless given) and title, aligned to the items
+    of `ratings`; one entry per movie row."""
+    features = [
+        Feature.multi_hot("genres", genres, drop=_NO_GENRE),
+        Feature.numeric("year", years if years is not None else [_year(t) for t in titles]),
+        Feature.text("title", titles),
+    ]
+    return FeatureTable.from_rows(ids, features, align_to=ratings.item_ids)
 
 
 def _user_table(rows: list[tuple[int, str, str, str, str]], ratings: Interactions) -> FeatureTable:

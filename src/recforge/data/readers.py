@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -436,8 +437,6 @@ def _timestamps(column: pa.ChunkedArray, locate: Locator) -> np.ndarray:
 def _has_blank_strings(column: pa.ChunkedArray) -> bool:
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return False
-    import pyarrow.compute as pc
-
     return bool(pc.any(pc.equal(pc.utf8_trim_whitespace(column), "")).as_py())
 
 
