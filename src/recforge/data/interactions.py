@@ -281,12 +281,16 @@ class Interactions:
             raise DataError(f"{source}: item index out of range [0, {n_items})")
         vals = _clean_values(values, u.size, source)
         ts = _clean_timestamps(timestamps, u.size, source)
-        matrix, perm = _to_csr(u, i, n_users, n_items)
-        if matrix.nnz == u.size:  # no duplicates: perm maps CSR slots to input rows
+        by_item = _by_item(u, i, n_users, n_items)
+        del users, items, u, i  # the largest temporaries, freed before the row-major pass
+        matrix = _row_major(by_item)
+        del by_item
+        if _has_adjacent_repeats(matrix):
+            matrix, ts_out = _merge_duplicates(matrix, vals, ts, duplicates, source)
+        else:  # the data of each slot is its input row
+            perm = matrix.data
             matrix.data = vals[perm]
             ts_out = None if ts is None else ts[perm]
-        else:
-            matrix.data, ts_out = _merge_duplicates(matrix, u, i, vals, ts, duplicates, source)
         return cls(matrix, user_ids, item_ids, ts_out, bool(explicit))
 
     # ------------------------------------------------------------------ basic views
@@ -681,67 +685,97 @@ def _clean_timestamps(ts: Any | None, n: int, source: str) -> np.ndarray | None:
     )
 
 
+def _by_item(u: np.ndarray, i: np.ndarray, n_users: int, n_items: int) -> sp.csc_array:
+    """CSC [n_users, n_items] whose data is the input row of each slot, repeated pairs kept.
+
+    A stable counting sort: within a column, slots stay in input order. The canonical flag
+    only stops scipy from summing (and so sorting) repeated pairs during the conversion.
+    """
+    pos = np.arange(u.size, dtype=np.int32 if u.size < 2**31 else np.int64)
+    coo = sp.coo_array((pos, (u, i)), shape=(n_users, n_items))
+    coo.has_canonical_format = True
+    return sp.csc_array(coo.tocsc())
+
+
+def _row_major(by_item: sp.csc_array) -> sp.csr_array:
+    """The CSR of `_by_item`'s output: columns ascending within each row (a second counting
+    sort), repeated pairs side by side in input order; data is still the input row."""
+    m = sp.csr_array(by_item.tocsr())
+    m.indices = m.indices.astype(np.int32, copy=False)
+    return m
+
+
 def _to_csr(
     u: np.ndarray, i: np.ndarray, n_users: int, n_items: int
 ) -> tuple[sp.csr_array, np.ndarray]:
-    """CSR of the pattern, plus the input row behind each CSR slot (valid when no duplicates:
-    for a repeated pair the slot holds the sum of its rows)."""
-    pos = np.arange(u.size, dtype=np.int32 if u.size < 2**31 else np.int64)
-    m = sp.csr_array((pos, (u, i)), shape=(n_users, n_items))  # sums duplicates, sorts rows
-    m.indices = m.indices.astype(np.int32, copy=False)
+    """CSR of unique (u, i) pairs, plus the input row behind each CSR slot."""
+    m = _row_major(_by_item(u, i, n_users, n_items))
     return m, m.data
 
 
+def _has_adjacent_repeats(m: sp.csr_array) -> bool:
+    """Whether some row of a CSR with ascending columns holds the same column twice."""
+    return bool(m.nnz > 1 and not _group_starts(m).all())
+
+
+def _group_starts(m: sp.csr_array) -> np.ndarray:
+    """bool [nnz]: whether each slot starts a new (row, column) pair (ascending columns)."""
+    indices = m.indices
+    starts = np.ones(indices.size, dtype=bool)
+    np.not_equal(indices[1:], indices[:-1], out=starts[1:])
+    row_starts = m.indptr[:-1]
+    starts[row_starts[row_starts < indices.size]] = True
+    return starts
+
+
 def _merge_duplicates(
-    matrix: sp.csr_array,
-    u: np.ndarray,
-    i: np.ndarray,
+    pattern: sp.csr_array,
     vals: np.ndarray,
     ts: np.ndarray | None,
     policy: str,
     source: str,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Values (float32 [nnz]) and timestamps for `matrix` (the summed pattern of u, i) with
-    repeated pairs resolved by `policy`; warns with the count of merged rows.
-
-    Only rows of repeated pairs are sorted: they are found from a count matrix of the same
-    pattern, so a few duplicates among millions of rows cost one more sparse build, not a sort.
-    """
-    n_users, n_items = matrix.shape
-    counts = sp.csr_array((np.ones(u.size, dtype=np.int32), (u, i)), shape=matrix.shape)
-    repeated = counts.data > 1  # aligned with matrix's slots: both are canonical
-    c_rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(counts.indptr))[repeated]
-    dup_keys = c_rows * n_items + counts.indices[repeated]  # ascending
-    user_has_dup = np.zeros(n_users, dtype=bool)
-    user_has_dup[c_rows] = True
-    candidates = np.flatnonzero(user_has_dup[u])
-    cand_keys = u[candidates].astype(np.int64) * n_items + i[candidates]
-    in_dup = np.isin(cand_keys, dup_keys)
-    dup_rows, dkey = candidates[in_dup], cand_keys[in_dup]
-    dts = ts[dup_rows] if ts is not None else dup_rows
-    # Within a pair: ascending time, then input order, so a group's last row is the latest.
-    order = np.lexsort((dup_rows, dts, dkey))
-    rows_sorted, skey = dup_rows[order], dkey[order]
-    starts = np.flatnonzero(np.r_[True, skey[1:] != skey[:-1]])
-    sizes = np.diff(np.r_[starts, skey.size])
-    n_merged = int(rows_sorted.size - starts.size)
+) -> tuple[sp.csr_array, np.ndarray | None]:
+    """The canonical float32 matrix and its timestamps from `_row_major`'s output (data: input
+    rows, repeated pairs side by side in input order), each pair resolved by `policy`; warns
+    with the count of merged rows. Only the slots of repeated pairs are sorted."""
+    rows = pattern.data.astype(np.int64)  # input row of every slot
+    new = _group_starts(pattern)
+    starts = np.flatnonzero(new)
+    sizes = np.diff(np.append(starts, new.size))
+    group = np.cumsum(new) - 1  # pair number of every slot
+    repeated_slots = np.flatnonzero((sizes > 1)[group])
+    g, r = group[repeated_slots], rows[repeated_slots]
     if policy == "error":
-        same = dup_rows[dkey == dkey[0]]  # input order
+        same = r[g == g[0]]  # the first repeated pair, in input order
         raise DataError(
             f"{source}: duplicate (user, item) pair at row {int(same[1])} (first at row "
-            f"{int(same[0])}; "
-            f"{n_merged} repeated rows in all); pass duplicates='last'|'first'|'sum'|'mean'"
+            f"{int(same[0])}; {new.size - starts.size} repeated rows in all); "
+            f"pass duplicates='last'|'first'|'sum'|'mean'"
         )
-    perm = np.array(matrix.data, dtype=np.int64)  # input row of every unrepeated slot
-    perm[repeated] = rows_sorted[starts] if policy == "first" else rows_sorted[starts + sizes - 1]
-    data = vals[perm]
+    # Within a pair: ascending time, then input order, so a pair's last row is the latest.
+    order = np.lexsort((r, ts[r] if ts is not None else r, g))
+    r, g = r[order], g[order]
+    first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    counts = np.diff(np.append(first, g.size))
+    chosen = rows[starts]
+    merged = g[first]
+    chosen[merged] = r[first] if policy == "first" else r[first + counts - 1]
+    data = vals[chosen]
     if policy in ("sum", "mean"):
-        sums = np.add.reduceat(vals[rows_sorted].astype(np.float64), starts)
-        data[repeated] = (sums if policy == "sum" else sums / sizes).astype(np.float32)
+        sums = np.add.reduceat(vals[r].astype(np.float64), first)
+        data[merged] = (sums if policy == "sum" else sums / counts).astype(np.float32)
+    row_of_start = np.searchsorted(pattern.indptr, starts, side="right") - 1
+    per_row = np.bincount(row_of_start, minlength=pattern.shape[0])
+    indptr = np.zeros(pattern.shape[0] + 1, dtype=np.int64)
+    np.cumsum(per_row, out=indptr[1:])
+    matrix = sp.csr_array(
+        (data, pattern.indices[starts], indptr.astype(pattern.indptr.dtype)), shape=pattern.shape
+    )
     warnings.warn(
-        f"{source}: merged {n_merged} duplicate (user, item) rows with duplicates={policy!r}; "
-        f"pass duplicates='last'|'first'|'sum'|'mean'|'error' to change this",
+        f"{source}: merged {new.size - starts.size} duplicate (user, item) rows with "
+        f"duplicates={policy!r}; pass duplicates='last'|'first'|'sum'|'mean'|'error' to change "
+        f"this",
         DataWarning,
         stacklevel=4,
     )
-    return data, None if ts is None else ts[perm]
+    return matrix, None if ts is None else ts[chosen]

@@ -6,8 +6,10 @@ over the text finds the exact line, so every error names `file:line` and the col
 
 from __future__ import annotations
 
+import codecs
 import csv
 import math
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import pyarrow.parquet as pq
 from recforge.data.columns import ColumnMapping, detect_columns, header_score, parse_columns
 from recforge.data.idmap import IdMap, factorize
 from recforge.data.interactions import DUPLICATE_POLICIES, DuplicatePolicy, Interactions
+from recforge.data.numeric_csv import NumericLayout, read_numeric_columns
 from recforge.errors import DataError, DataWarning, ParameterError
 
 __all__ = ["FILE_FORMATS", "read_interactions", "write_interactions"]
@@ -35,6 +38,9 @@ _SNIFF_SEPARATORS = ("\t", "::", ",", ";", "|", " ")
 _HEAD_BYTES = 1 << 16
 _BLOCK_BYTES = 1 << 24  # arrow infers column types from the first block
 _UNIT_SEP = "\x1f"  # stands in for multi-character separators, which arrow cannot split on
+_FAST_MIN_BYTES = 1 << 24  # smaller files are read in one go
+_ASCII_COMPATIBLE = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"})
+_INTEGER = re.compile(r"-?[0-9]+")
 _NULLS = frozenset({"", "na", "nan", "null", "none", "n/a", "#n/a", "-nan"})
 
 
@@ -48,6 +54,7 @@ class _TextLayout:
     names: list[str]
     encoding: str
     quoted: bool
+    sample: tuple[str, ...] = ()  # the first data lines (at most 50), for the fast path's check
 
     def split(self, line: str) -> list[str]:
         if len(self.sep) == 1 and self.quoted:
@@ -104,7 +111,9 @@ def read_interactions(
         layout = _sniff(path, fmt, sep, header, encoding, mapping)
         if mapping is None:
             mapping = detect_columns(layout.names, has_header=layout.header, source=str(path))
-        table = _read_text(path, layout, mapping, on_bad_lines)
+        table = _read_numeric_text(layout, mapping)
+        if table is None:
+            table = _read_text(path, layout, mapping, on_bad_lines)
         locate = _line_locator(layout, mapping, on_bad_lines)
     if table.num_rows == 0:
         raise DataError(f"{path}: no interactions (the file has no data rows)")
@@ -233,7 +242,8 @@ def _sniff(
     names = [f.strip().strip('"') for f in first] if header else [str(n) for n in range(len(first))]
     if header and len(lines) == 1:
         raise DataError(f"{path}: the file has a header but no interactions")
-    return _TextLayout(path, sep, header, names, encoding, quoted)
+    sample = tuple(lines[1:] if header else lines)
+    return _TextLayout(path, sep, header, names, encoding, quoted, sample)
 
 
 def _guess_separator(path: Path, lines: list[str]) -> str:
@@ -272,6 +282,56 @@ def _looks_like_header(
 
 
 # ----------------------------------------------------------------------------- parsing
+def _read_numeric_text(layout: _TextLayout, mapping: ColumnMapping) -> pa.Table | None:
+    """The parallel fast path (see `numeric_csv`) for a large file whose sampled lines hold
+    integer ids, numeric values and integer timestamps; None when it does not apply or gives up."""
+    path = layout.path
+    if (
+        path.stat().st_size < _FAST_MIN_BYTES
+        or len(layout.sep) != 1
+        or layout.sep in ('"', "\r", "\n")
+        or codecs.lookup(layout.encoding).name not in _ASCII_COMPATIBLE
+        or not layout.sample
+    ):
+        return None
+    positions = mapping.resolve(layout.names, has_header=layout.header, source=str(path))
+    wanted = {"user": positions["user"], "item": positions["item"]}
+    value_pos = positions.get("rating", positions.get("weight"))
+    if value_pos is not None:
+        wanted["value"] = value_pos
+    if "timestamp" in positions:
+        wanted["timestamp"] = positions["timestamp"]
+    rows = [layout.split(line) for line in layout.sample]
+    if any(len(fields) != len(layout.names) for fields in rows):
+        return None
+    types: dict[str, pa.DataType] = {}
+    for role, position in wanted.items():
+        column = [fields[position] for fields in rows]
+        if role == "value":
+            if not all(_is_number(f) and math.isfinite(float(f)) for f in column):
+                return None
+            types[role] = pa.float32()
+        elif all(_INTEGER.fullmatch(f) for f in column):
+            small = role != "timestamp" and all(abs(int(f)) < 2**31 for f in column)
+            types[role] = pa.int32() if small else pa.int64()
+        else:
+            return None
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    if not first.strip():
+        return None  # blank lines before the header: let the general reader decide
+    numeric = NumericLayout(
+        path=path,
+        sep=layout.sep,
+        encoding=layout.encoding,
+        names=layout.names,
+        wanted=wanted,
+        types=types,
+        data_start=len(first) if layout.header else 0,
+    )
+    return read_numeric_columns(numeric)
+
+
 def _read_text(
     path: Path, layout: _TextLayout, mapping: ColumnMapping, on_bad_lines: BadLines
 ) -> pa.Table:
@@ -386,9 +446,10 @@ def _ids(column: pa.ChunkedArray, role: str, locate: Locator) -> Any:
 
 
 def _contiguous(column: pa.ChunkedArray) -> np.ndarray:
-    """One numpy array from the chunks of a null-free primitive column (one copy)."""
+    """One numpy array from the chunks of a null-free primitive column (read-only; a copy
+    only when there are several chunks)."""
     if column.num_chunks == 1:
-        return column.chunk(0).to_numpy().copy()
+        return column.chunk(0).to_numpy()
     return np.concatenate([chunk.to_numpy() for chunk in column.chunks])
 
 
