@@ -10,6 +10,7 @@ __all__ = [
     "DataError",
     "DataWarning",
     "DatasetNotFoundError",
+    "DuplicateInteractionError",
     "NotFittedError",
     "ParameterError",
     "RecforgeError",
@@ -23,6 +24,20 @@ class RecforgeError(Exception):
 
 class DataError(RecforgeError, ValueError):
     """Input data is malformed: a file, line and column, or an array, is named in the message."""
+
+
+class DuplicateInteractionError(DataError):
+    """A (user, item) pair repeats under duplicates="error".
+
+    row, first_row: the input rows (from 0) of the second and first occurrence of the first
+    repeated pair; repeated: how many rows repeat an earlier one, in all.
+    """
+
+    def __init__(self, message: str, *, row: int, first_row: int, repeated: int) -> None:
+        super().__init__(message)
+        self.row = row
+        self.first_row = first_row
+        self.repeated = repeated
 
 
 class ParameterError(RecforgeError, ValueError):

@@ -107,7 +107,26 @@ def test_duplicates_keep_the_latest_by_default_and_warn(tmp_path: Path) -> None:
     with pytest.warns(DataWarning, match="1"):
         data = read_interactions(path)
     assert triples(data) == {("a", "x", 1.0), ("b", "x", 2.0)}
-    with pytest.raises(DataError, match=r"duplicate|repeated"):
+    with pytest.raises(
+        DataError, match=rf"{path.name}:3: repeats the \(user, item\) pair of line 2"
+    ):
+        read_interactions(path, duplicates="error")
+
+
+def test_a_duplicate_error_names_the_lines_past_blank_and_skipped_ones(tmp_path: Path) -> None:
+    text = "user,item\n\nb,y\nbroken\na,x\nc,z\n\na,x\nb,y\n"
+    path = write(tmp_path, "d.csv", text)
+    with (
+        pytest.warns(DataWarning, match="skipped 1 malformed"),
+        pytest.raises(DataError, match=rf"{path.name}:8: repeats .* of line 5 \(2 repeated rows"),
+    ):
+        read_interactions(path, duplicates="error", on_bad_lines="skip")
+
+
+def test_a_duplicate_error_in_parquet_names_the_rows(tmp_path: Path) -> None:
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"user": [1, 2, 1], "item": [5, 5, 5]}), path)
+    with pytest.raises(DataError, match=r"d.parquet: row 2 \(from 0\): repeats .* of row 0"):
         read_interactions(path, duplicates="error")
 
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from recforge.data.idmap import IdMap, factorize
-from recforge.errors import DataError, DataWarning, ParameterError
+from recforge.errors import DataError, DataWarning, DuplicateInteractionError, ParameterError
 
 __all__ = ["DUPLICATE_POLICIES", "Histories", "InteractionStats", "Interactions", "concat"]
 
@@ -746,11 +746,18 @@ def _merge_duplicates(
     repeated_slots = np.flatnonzero((sizes > 1)[group])
     g, r = group[repeated_slots], rows[repeated_slots]
     if policy == "error":
-        same = r[g == g[0]]  # the first repeated pair, in input order
-        raise DataError(
-            f"{source}: duplicate (user, item) pair at row {int(same[1])} (first at row "
-            f"{int(same[0])}; {new.size - starts.size} repeated rows in all); "
-            f"pass duplicates='last'|'first'|'sum'|'mean'"
+        # The earliest row that repeats an earlier one; rows of a pair are in input order.
+        pair_start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        seconds = r[pair_start + 1]
+        k = int(np.argmin(seconds))
+        row, first_row = int(seconds[k]), int(r[pair_start[k]])
+        repeated = int(new.size - starts.size)
+        raise DuplicateInteractionError(
+            f"{source}: duplicate (user, item) pair at row {row} (first at row {first_row}; "
+            f"{repeated} repeated rows in all); pass duplicates='last'|'first'|'sum'|'mean'",
+            row=row,
+            first_row=first_row,
+            repeated=repeated,
         )
     # Within a pair: ascending time, then input order, so a pair's last row is the latest.
     order = np.lexsort((r, ts[r] if ts is not None else r, g))

@@ -26,7 +26,7 @@ from recforge.data.columns import ColumnMapping, detect_columns, header_score, p
 from recforge.data.idmap import IdMap, factorize
 from recforge.data.interactions import DUPLICATE_POLICIES, DuplicatePolicy, Interactions
 from recforge.data.numeric_csv import NumericLayout, read_numeric_columns
-from recforge.errors import DataError, DataWarning, ParameterError
+from recforge.errors import DataError, DataWarning, DuplicateInteractionError, ParameterError
 
 __all__ = ["FILE_FORMATS", "read_interactions", "write_interactions"]
 
@@ -142,17 +142,28 @@ def read_interactions(
         timestamps = _timestamps(table.column("timestamp"), locate)
     del table
     is_explicit = mapping.explicit if explicit is None else explicit
-    return Interactions.from_indices(
-        codes.pop("user"),
-        codes.pop("item"),
-        values,
-        timestamps,
-        user_ids=maps["user"],
-        item_ids=maps["item"],
-        explicit=bool(is_explicit),
-        duplicates=duplicates,
-        source=str(path),
-    )
+    try:
+        return Interactions.from_indices(
+            codes.pop("user"),
+            codes.pop("item"),
+            values,
+            timestamps,
+            user_ids=maps["user"],
+            item_ids=maps["item"],
+            explicit=bool(is_explicit),
+            duplicates=duplicates,
+            source=str(path),
+        )
+    except DuplicateInteractionError as exc:
+        if fmt == "parquet":
+            where, first = f"{path}: row {exc.row} (from 0)", f"row {exc.first_row}"
+        else:
+            lines = _line_numbers(layout, (exc.first_row, exc.row))
+            where, first = f"{path}:{lines[exc.row]}", f"line {lines[exc.first_row]}"
+        raise DataError(
+            f"{where}: repeats the (user, item) pair of {first} ({exc.repeated} repeated rows in "
+            f"all); pass duplicates='last' (keep the latest), 'first', 'sum' or 'mean'"
+        ) from None
 
 
 def write_interactions(data: Interactions, path: str | Path, *, sep: str = "\t") -> Path:
@@ -578,6 +589,20 @@ def _data_lines(layout: _TextLayout) -> Any:
             text = line.rstrip("\r\n")
             if text.strip():
                 yield lineno, layout.split(text)
+
+
+def _line_numbers(layout: _TextLayout, rows: tuple[int, ...]) -> dict[int, int]:
+    """The file line of each data row (from 0) in `rows` (malformed lines are never rows)."""
+    wanted, found, row = set(rows), {}, 0
+    for lineno, fields in _data_lines(layout):
+        if len(fields) != len(layout.names):
+            continue  # skipped (on_bad_lines="skip"); with "error" reading stopped there
+        if row in wanted:
+            found[row] = lineno
+            if len(found) == len(wanted):
+                break
+        row += 1
+    return found
 
 
 def _locate_bad_line(layout: _TextLayout, text: str) -> str:
