@@ -24,6 +24,14 @@ def ml100k_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def ml100k(ml100k_dir: Path) -> Interactions:
+    """MovieLens 100K ratings (skips when absent)."""
+    from recforge.data import load_movielens
+
+    return load_movielens(ml100k_dir).interactions
+
+
 @pytest.fixture
 def tiny_explicit() -> Interactions:
     """4 users × 5 items, ratings 1–5 with timestamps; raw ids are strings u1…u4 / i1…i5."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from recforge.errors import ParameterError
 
-__all__ = ["check_choice", "check_float", "check_int", "check_seed"]
+__all__ = ["check_bool", "check_choice", "check_float", "check_int", "check_seed"]
 
 
 def _where(owner: str) -> str:
@@ -58,6 +58,15 @@ def check_float(
     raise ParameterError(
         f"The {name!r} parameter{_where(owner)} must be a finite number{lo}{sep}{hi}. "
         f"Got {value!r} instead."
+    )
+
+
+def check_bool(value: Any, name: str, owner: str = "") -> bool:
+    """Return `value` after checking it is a bool (not merely truthy)."""
+    if isinstance(value, bool):
+        return value
+    raise ParameterError(
+        f"The {name!r} parameter{_where(owner)} must be a bool. Got {value!r} instead."
     )
 
 

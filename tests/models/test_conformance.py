@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from recforge.models import available
+from recforge.models import available, get
 
 from .conformance import (
     check_bad_parameters,
@@ -20,7 +20,9 @@ from .conformance import (
     check_padding_and_candidates,
     check_save_load,
     check_seed_reproduces,
+    checkerboard,
 )
+from .reference_mf import assert_matches, reference_svd, reference_svdpp
 
 MODELS = list(available())
 
@@ -60,14 +62,29 @@ def _bias_answer(model: Any) -> None:
     assert ids[0, 0] == unseen[int(np.argmax(b_i[unseen]))]
 
 
+def _sgd_answer(name: str, reference: Callable[..., dict[str, Any]]) -> Callable[[Any], None]:
+    """SGD factors from random starts: refit with a seed and compare with Surprise's loop."""
+
+    def answer(model: Any) -> None:
+        params = {"factors": 3, "n_epochs": 4, "lr": 0.05, "reg": 0.1}
+        seeded = get(name, seed=11, **params).fit(checkerboard())
+        assert_matches(seeded, reference(checkerboard(), seed=11, **params))
+
+    return answer
+
+
 KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "popularity": _popularity_answer,
     "bias": _bias_answer,
+    "svd": _sgd_answer("svd", reference_svd),
+    "svdpp": _sgd_answer("svdpp", reference_svdpp),
 }
 
 BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
     "popularity": [{"weighted": "yes"}, {"seed": -1}],
     "bias": [{"reg_items": -1.0}, {"reg_users": "a"}, {"n_epochs": 0}, {"seed": 1.5}],
+    "svd": [{"factors": 0}, {"lr": 0.0}, {"reg": -1.0}, {"biased": 1}, {"init_std": "x"}],
+    "svdpp": [{"factors": 1.5}, {"n_epochs": 0}, {"lr": -0.1}, {"shuffle": "no"}, {"seed": -2}],
 }
 
 

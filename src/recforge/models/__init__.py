@@ -5,13 +5,16 @@
 
 from recforge.models.base import Recommender
 from recforge.models.baseline import BiasBaseline
+from recforge.models.mf import BiasedMF, SVDpp
 from recforge.models.popularity import Popularity
 from recforge.models.registry import available, get, model_class, register
 
 __all__ = [
     "BiasBaseline",
+    "BiasedMF",
     "Popularity",
     "Recommender",
+    "SVDpp",
     "available",
     "get",
     "model_class",

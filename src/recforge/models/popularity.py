@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from recforge._validation import check_bool, check_seed
 from recforge.data.interactions import Interactions
 from recforge.models.base import Recommender
 from recforge.models.registry import register
@@ -30,14 +31,7 @@ class Popularity(Recommender):
         self.seed = seed
 
     def _validate_params(self) -> None:
-        from recforge._validation import check_seed
-        from recforge.errors import ParameterError
-
-        if not isinstance(self.weighted, bool):
-            raise ParameterError(
-                f"The 'weighted' parameter of Popularity must be a bool. Got {self.weighted!r} "
-                "instead."
-            )
+        check_bool(self.weighted, "weighted", "Popularity")
         check_seed(self.seed, "seed", "Popularity")
 
     def _fit(self, train: Interactions, valid: Interactions | None) -> None:

@@ -1,0 +1,244 @@
+"""Rating matrix factorisation trained by SGD: biased MF (Funk SVD, "svd") and SVD++ ("svdpp").
+
+r̂(u, i) = μ + b_u + b_i + q_iᵀ·x_u, where x_u is p_u for biased MF and
+p_u + |N(u)|^-½ Σ_{j ∈ N(u)} y_j for SVD++ (N(u): the items u rated in training).
+The updates are Surprise's, one rating at a time (see `sgd_kernels`), compiled with numba.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from recforge._validation import check_bool, check_float, check_int, check_seed
+from recforge.data.interactions import Interactions
+from recforge.errors import DataError
+from recforge.models.base import Recommender
+from recforge.models.registry import register
+
+__all__ = ["BiasedMF", "SVDpp"]
+
+
+class _RatingFactorModel(Recommender):
+    """Shared scoring, prediction and similar items of μ + b_u + b_i + x_uᵀ·q_i models.
+
+    Learned: global_mean_ (float), user_bias_ [U], item_bias_ [I], user_factors_ [U, k] (x_u),
+    item_factors_ [I, k], rating_min_ / rating_max_ (predictions are clipped to them).
+    """
+
+    predicts_ratings = True
+    _learned: ClassVar[tuple[str, ...]] = (
+        "global_mean_",
+        "user_bias_",
+        "item_bias_",
+        "user_factors_",
+        "item_factors_",
+        "rating_min_",
+        "rating_max_",
+    )
+
+    global_mean_: float
+    user_bias_: np.ndarray
+    item_bias_: np.ndarray
+    user_factors_: np.ndarray
+    item_factors_: np.ndarray
+    rating_min_: float
+    rating_max_: float
+
+    def _check_training_data(self, train: Interactions) -> None:
+        if not train.explicit:
+            raise DataError(
+                f"{type(self).__name__} predicts ratings, but these interactions are implicit; "
+                "load them with a rating column, or use a ranking model such as 'ials' or 'bpr'"
+            )
+
+    def _finish(
+        self, mu: float, b_user: np.ndarray, b_item: np.ndarray, X: np.ndarray, Q: np.ndarray
+    ) -> None:
+        self.global_mean_ = float(mu)
+        self.user_bias_ = b_user.astype(np.float32)
+        self.item_bias_ = b_item.astype(np.float32)
+        self.user_factors_ = X.astype(np.float32)
+        self.item_factors_ = Q.astype(np.float32)
+
+    def _score(self, users: np.ndarray, items: np.ndarray | None) -> np.ndarray:
+        Q = self.item_factors_ if items is None else self.item_factors_[items]
+        b_i = self.item_bias_ if items is None else self.item_bias_[items]
+        scores = self.user_factors_[users] @ Q.T
+        scores += b_i[None, :]
+        scores += (self.global_mean_ + self.user_bias_[users])[:, None]
+        return scores
+
+    def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        known_u, known_i = users >= 0, items >= 0
+        u, i = np.maximum(users, 0), np.maximum(items, 0)
+        dot = np.einsum("nk,nk->n", self.user_factors_[u], self.item_factors_[i])
+        estimate = (
+            self.global_mean_
+            + np.where(known_u, self.user_bias_[u], 0.0)
+            + np.where(known_i, self.item_bias_[i], 0.0)
+            + np.where(known_u & known_i, dot, 0.0)
+        )
+        return np.clip(estimate, self.rating_min_, self.rating_max_)
+
+    def similar_items(self, items: object, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Items closest by the cosine of their factors (the item itself excluded)."""
+        from recforge._topk import topk
+
+        self._check_fitted("similar_items")
+        k = check_int(k, "k", "similar_items", low=1)
+        idx = self._as_items(items, "similar_items")
+        Q = self.item_factors_
+        norms = np.linalg.norm(Q, axis=1)
+        norms[norms == 0] = 1.0
+        sims = (Q[idx] / norms[idx, None]) @ (Q / norms[:, None]).T
+        sims[np.arange(idx.size), idx] = -np.inf
+        ids, values = topk(sims.astype(np.float32), min(k, self.n_items_))
+        ids = np.where(np.isneginf(values), -1, ids).astype(np.int32)
+        return ids, values.astype(np.float32)
+
+
+def _normal(rng: np.random.Generator, std: float, rows: int, factors: int) -> np.ndarray:
+    """float64 [rows, factors] drawn from N(0, std²), as Surprise initialises its factors."""
+    return rng.normal(0.0, float(std), (rows, factors))
+
+
+@register
+class BiasedMF(_RatingFactorModel):
+    """Funk SVD with biases (Surprise's SVD), trained by SGD on the observed ratings.
+
+    Per rating, err = r − r̂, then b_u += lr·(err − reg·b_u), b_i likewise,
+    p_u += lr·(err·q_i − reg·p_u), q_i += lr·(err·p_u − reg·q_i) (old values on the right).
+    factors: k; n_epochs: passes; lr, reg: step and L2 weight; init_std: factors start as
+    N(0, init_std²); biased=False drops μ and the biases. shuffle: visit the ratings in a new
+    random order each epoch (False: user by user, as Surprise does). seed: the initial factors
+    and the order.
+    """
+
+    name = "svd"
+    description = "Biased matrix factorisation by SGD (Funk SVD; Surprise's SVD)"
+
+    def __init__(
+        self,
+        *,
+        factors: int = 100,
+        n_epochs: int = 20,
+        lr: float = 0.005,
+        reg: float = 0.02,
+        init_std: float = 0.1,
+        biased: bool = True,
+        shuffle: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        self.factors = factors
+        self.n_epochs = n_epochs
+        self.lr = lr
+        self.reg = reg
+        self.init_std = init_std
+        self.biased = biased
+        self.shuffle = shuffle
+        self.seed = seed
+
+    def _validate_params(self) -> None:
+        owner = type(self).__name__
+        check_int(self.factors, "factors", owner, low=1)
+        check_int(self.n_epochs, "n_epochs", owner, low=1)
+        check_float(self.lr, "lr", owner, low=0.0, low_open=True)
+        check_float(self.reg, "reg", owner, low=0.0)
+        check_float(self.init_std, "init_std", owner, low=0.0)
+        check_bool(self.biased, "biased", owner)
+        check_bool(self.shuffle, "shuffle", owner)
+        check_seed(self.seed, "seed", owner)
+
+    def _fit(self, train: Interactions, valid: Interactions | None) -> None:
+        from recforge.models.sgd_kernels import biased_mf_epoch
+
+        users, items, values = train.coo()
+        ratings = values.astype(np.float64)
+        rng = np.random.default_rng(self.seed)
+        P = _normal(rng, self.init_std, train.n_users, int(self.factors))
+        Q = _normal(rng, self.init_std, train.n_items, int(self.factors))
+        b_user = np.zeros(train.n_users)
+        b_item = np.zeros(train.n_items)
+        mu = float(ratings.mean()) if self.biased else 0.0
+        order = np.arange(ratings.size, dtype=np.int64)
+        for _ in range(int(self.n_epochs)):
+            if self.shuffle:
+                rng.shuffle(order)
+            biased_mf_epoch(
+                users, items, ratings, order, mu, b_user, b_item, P, Q,
+                float(self.lr), float(self.reg), bool(self.biased),
+            )  # fmt: skip
+        self._finish(mu, b_user, b_item, P, Q)
+        self.rating_min_ = float(ratings.min())
+        self.rating_max_ = float(ratings.max())
+
+
+@register
+class SVDpp(_RatingFactorModel):
+    """SVD++ (Koren 2008): biased MF whose user factor adds the mean implicit factor of the
+    items the user rated. Surprise's SVDpp updates, in O(k) per rating (see `svdpp_epoch`).
+
+    factors, n_epochs, lr, reg, init_std, seed as in "svd" (Surprise's SVDpp defaults).
+    shuffle: visit the users in a new random order each epoch (a user's ratings stay together).
+    """
+
+    name = "svdpp"
+    description = "SVD++: biased MF plus implicit feedback from the rated items (SGD)"
+
+    def __init__(
+        self,
+        *,
+        factors: int = 20,
+        n_epochs: int = 20,
+        lr: float = 0.007,
+        reg: float = 0.02,
+        init_std: float = 0.1,
+        shuffle: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        self.factors = factors
+        self.n_epochs = n_epochs
+        self.lr = lr
+        self.reg = reg
+        self.init_std = init_std
+        self.shuffle = shuffle
+        self.seed = seed
+
+    def _validate_params(self) -> None:
+        owner = type(self).__name__
+        check_int(self.factors, "factors", owner, low=1)
+        check_int(self.n_epochs, "n_epochs", owner, low=1)
+        check_float(self.lr, "lr", owner, low=0.0, low_open=True)
+        check_float(self.reg, "reg", owner, low=0.0)
+        check_float(self.init_std, "init_std", owner, low=0.0)
+        check_bool(self.shuffle, "shuffle", owner)
+        check_seed(self.seed, "seed", owner)
+
+    def _fit(self, train: Interactions, valid: Interactions | None) -> None:
+        from recforge.models.sgd_kernels import implicit_sums, svdpp_epoch
+
+        m = train.matrix
+        ratings = m.data.astype(np.float64)
+        rng = np.random.default_rng(self.seed)
+        k = int(self.factors)
+        P = _normal(rng, self.init_std, train.n_users, k)
+        Q = _normal(rng, self.init_std, train.n_items, k)
+        Y = _normal(rng, self.init_std, train.n_items, k)
+        b_user = np.zeros(train.n_users)
+        b_item = np.zeros(train.n_items)
+        mu = float(ratings.mean())
+        order = np.arange(train.n_users, dtype=np.int64)
+        for _ in range(int(self.n_epochs)):
+            if self.shuffle:
+                rng.shuffle(order)
+            svdpp_epoch(
+                m.indptr, m.indices, ratings, order, mu, b_user, b_item, P, Q, Y,
+                float(self.lr), float(self.reg),
+            )  # fmt: skip
+        implicit = np.empty_like(P)
+        implicit_sums(m.indptr, m.indices, Y, implicit)
+        self._finish(mu, b_user, b_item, P + implicit, Q)
+        self.rating_min_ = float(ratings.min())
+        self.rating_max_ = float(ratings.max())
