@@ -68,6 +68,37 @@ def reference_svdpp(
     return {"mu": mu, "bu": bu, "bi": bi, "x": x, "q": Q}
 
 
+def reference_nmf(
+    data: Interactions, *, factors: int, n_epochs: int, reg: float, biased: bool, seed: int
+) -> dict[str, Any]:
+    """Surprise's NMF epoch: num/denominators from the epoch's start factors, then the update."""
+    users, items = data.matrix.nonzero()
+    ratings = data.matrix.data.astype(np.float64)
+    rng = np.random.default_rng(seed)
+    P = rng.uniform(0.0, 1.0, (data.n_users, factors))
+    Q = rng.uniform(0.0, 1.0, (data.n_items, factors))
+    bu, bi = np.zeros(data.n_users), np.zeros(data.n_items)
+    mu = float(ratings.mean()) if biased else 0.0
+    for _ in range(n_epochs):
+        user_num, user_den = np.zeros_like(P), np.zeros_like(P)
+        item_num, item_den = np.zeros_like(Q), np.zeros_like(Q)
+        for u, i, r in zip(users, items, ratings, strict=True):
+            est = float(P[u] @ Q[i]) + (mu + bu[u] + bi[i] if biased else 0.0)
+            err = r - est
+            if biased:
+                bu[u] += 0.005 * (err - 0.02 * bu[u])
+                bi[i] += 0.005 * (err - 0.02 * bi[i])
+            user_num[u] += Q[i] * r
+            user_den[u] += Q[i] * est
+            item_num[i] += P[u] * r
+            item_den[i] += P[u] * est
+        n_u = np.bincount(users, minlength=data.n_users)[:, None]
+        n_i = np.bincount(items, minlength=data.n_items)[:, None]
+        P = P * user_num / (user_den + n_u * reg * P)
+        Q = Q * item_num / (item_den + n_i * reg * Q)
+    return {"mu": mu, "bu": bu, "bi": bi, "x": P, "q": Q}
+
+
 def assert_matches(model: Any, expected: dict[str, Any]) -> None:
     assert model.global_mean_ == expected["mu"]
     np.testing.assert_allclose(model.user_bias_, expected["bu"], atol=1e-6)

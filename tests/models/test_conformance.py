@@ -22,7 +22,7 @@ from .conformance import (
     check_seed_reproduces,
     checkerboard,
 )
-from .reference_mf import assert_matches, reference_svd, reference_svdpp
+from .reference_mf import assert_matches, reference_nmf, reference_svd, reference_svdpp
 
 MODELS = list(available())
 
@@ -73,17 +73,29 @@ def _sgd_answer(name: str, reference: Callable[..., dict[str, Any]]) -> Callable
     return answer
 
 
+def _nmf_answer(model: Any) -> None:
+    assert (model.user_factors_ >= 0).all()
+    assert (model.item_factors_ >= 0).all()
+    seeded = get("nmf", seed=4, factors=3, n_epochs=5, reg_user=0.1, reg_item=0.1).fit(
+        checkerboard()
+    )
+    expected = reference_nmf(checkerboard(), factors=3, n_epochs=5, reg=0.1, biased=False, seed=4)
+    assert_matches(seeded, expected)
+
+
 KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "popularity": _popularity_answer,
     "bias": _bias_answer,
     "svd": _sgd_answer("svd", reference_svd),
     "svdpp": _sgd_answer("svdpp", reference_svdpp),
+    "nmf": _nmf_answer,
 }
 
 BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
     "popularity": [{"weighted": "yes"}, {"seed": -1}],
     "bias": [{"reg_items": -1.0}, {"reg_users": "a"}, {"n_epochs": 0}, {"seed": 1.5}],
     "svd": [{"factors": 0}, {"lr": 0.0}, {"reg": -1.0}, {"biased": 1}, {"init_std": "x"}],
+    "nmf": [{"init_low": -1.0}, {"init_high": 0.0}, {"reg_user": -0.1}, {"biased": None}],
     "svdpp": [{"factors": 1.5}, {"n_epochs": 0}, {"lr": -0.1}, {"shuffle": "no"}, {"seed": -2}],
 }
 

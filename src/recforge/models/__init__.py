@@ -5,11 +5,12 @@
 
 from recforge.models.base import Recommender
 from recforge.models.baseline import BiasBaseline
-from recforge.models.mf import BiasedMF, SVDpp
+from recforge.models.mf import NMF, BiasedMF, SVDpp
 from recforge.models.popularity import Popularity
 from recforge.models.registry import available, get, model_class, register
 
 __all__ = [
+    "NMF",
     "BiasBaseline",
     "BiasedMF",
     "Popularity",

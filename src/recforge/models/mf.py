@@ -1,8 +1,9 @@
-"""Rating matrix factorisation trained by SGD: biased MF (Funk SVD, "svd") and SVD++ ("svdpp").
+"""Rating matrix factorisation on the observed entries: biased MF (Funk SVD, "svd"), SVD++
+("svdpp") and non-negative MF ("nmf").
 
-r̂(u, i) = μ + b_u + b_i + q_iᵀ·x_u, where x_u is p_u for biased MF and
-p_u + |N(u)|^-½ Σ_{j ∈ N(u)} y_j for SVD++ (N(u): the items u rated in training).
-The updates are Surprise's, one rating at a time (see `sgd_kernels`), compiled with numba.
+r̂(u, i) = μ + b_u + b_i + q_iᵀ·x_u, where x_u is p_u for biased MF and NMF (μ and the biases
+are 0 when unbiased) and p_u + |N(u)|^-½ Σ_{j ∈ N(u)} y_j for SVD++ (N(u): the items u rated
+in training). The updates are Surprise's (see `sgd_kernels`), compiled with numba.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from recforge.errors import DataError
 from recforge.models.base import Recommender
 from recforge.models.registry import register
 
-__all__ = ["BiasedMF", "SVDpp"]
+__all__ = ["NMF", "BiasedMF", "SVDpp"]
 
 
 class _RatingFactorModel(Recommender):
     """Shared scoring, prediction and similar items of μ + b_u + b_i + x_uᵀ·q_i models.
 
     Learned: global_mean_ (float), user_bias_ [U], item_bias_ [I], user_factors_ [U, k] (x_u),
-    item_factors_ [I, k], rating_min_ / rating_max_ (predictions are clipped to them).
+    item_factors_ [I, k], rating_min_ / rating_max_ (predictions are clipped to them),
+    rating_mean_ (what an unbiased model predicts for an unknown user or item, as Surprise does).
     """
 
     predicts_ratings = True
@@ -36,6 +38,7 @@ class _RatingFactorModel(Recommender):
         "item_factors_",
         "rating_min_",
         "rating_max_",
+        "rating_mean_",
     )
 
     global_mean_: float
@@ -45,6 +48,7 @@ class _RatingFactorModel(Recommender):
     item_factors_: np.ndarray
     rating_min_: float
     rating_max_: float
+    rating_mean_: float
 
     def _check_training_data(self, train: Interactions) -> None:
         if not train.explicit:
@@ -54,13 +58,23 @@ class _RatingFactorModel(Recommender):
             )
 
     def _finish(
-        self, mu: float, b_user: np.ndarray, b_item: np.ndarray, X: np.ndarray, Q: np.ndarray
+        self,
+        ratings: np.ndarray,
+        mu: float,
+        b_user: np.ndarray,
+        b_item: np.ndarray,
+        X: np.ndarray,
+        Q: np.ndarray,
     ) -> None:
+        """Store the learned state (float32) from training ratings [n] and float64 factors."""
         self.global_mean_ = float(mu)
         self.user_bias_ = b_user.astype(np.float32)
         self.item_bias_ = b_item.astype(np.float32)
         self.user_factors_ = X.astype(np.float32)
         self.item_factors_ = Q.astype(np.float32)
+        self.rating_min_ = float(ratings.min())
+        self.rating_max_ = float(ratings.max())
+        self.rating_mean_ = float(ratings.mean())
 
     def _score(self, users: np.ndarray, items: np.ndarray | None) -> np.ndarray:
         Q = self.item_factors_ if items is None else self.item_factors_[items]
@@ -80,6 +94,8 @@ class _RatingFactorModel(Recommender):
             + np.where(known_i, self.item_bias_[i], 0.0)
             + np.where(known_u & known_i, dot, 0.0)
         )
+        if not getattr(self, "biased", True):
+            estimate = np.where(known_u & known_i, estimate, self.rating_mean_)
         return np.clip(estimate, self.rating_min_, self.rating_max_)
 
     def similar_items(self, items: object, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -170,9 +186,7 @@ class BiasedMF(_RatingFactorModel):
                 users, items, ratings, order, mu, b_user, b_item, P, Q,
                 float(self.lr), float(self.reg), bool(self.biased),
             )  # fmt: skip
-        self._finish(mu, b_user, b_item, P, Q)
-        self.rating_min_ = float(ratings.min())
-        self.rating_max_ = float(ratings.max())
+        self._finish(ratings, mu, b_user, b_item, P, Q)
 
 
 @register
@@ -239,6 +253,78 @@ class SVDpp(_RatingFactorModel):
             )  # fmt: skip
         implicit = np.empty_like(P)
         implicit_sums(m.indptr, m.indices, Y, implicit)
-        self._finish(mu, b_user, b_item, P + implicit, Q)
-        self.rating_min_ = float(ratings.min())
-        self.rating_max_ = float(ratings.max())
+        self._finish(ratings, mu, b_user, b_item, P + implicit, Q)
+
+
+@register
+class NMF(_RatingFactorModel):
+    """Non-negative MF of the observed ratings by multiplicative updates (Luo et al. 2014, as in
+    Surprise's NMF): each epoch, p_uf ← p_uf · Σ_i q_if·r_ui / (Σ_i q_if·r̂_ui + |I(u)|·reg_p·p_uf)
+    and likewise for q_if, both from the same epoch's factors. Factors start uniform in
+    [init_low, init_high] and stay non-negative, so they read as parts (genres, tastes).
+
+    biased=True adds μ + b_u + b_i, the biases stepping by SGD (lr_bias, reg_bias); the factors
+    are then no longer the whole prediction.
+    """
+
+    name = "nmf"
+    description = "Non-negative matrix factorisation of the observed ratings (multiplicative)"
+
+    def __init__(
+        self,
+        *,
+        factors: int = 15,
+        n_epochs: int = 50,
+        reg_user: float = 0.06,
+        reg_item: float = 0.06,
+        biased: bool = False,
+        lr_bias: float = 0.005,
+        reg_bias: float = 0.02,
+        init_low: float = 0.0,
+        init_high: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
+        self.factors = factors
+        self.n_epochs = n_epochs
+        self.reg_user = reg_user
+        self.reg_item = reg_item
+        self.biased = biased
+        self.lr_bias = lr_bias
+        self.reg_bias = reg_bias
+        self.init_low = init_low
+        self.init_high = init_high
+        self.seed = seed
+
+    def _validate_params(self) -> None:
+        owner = type(self).__name__
+        check_int(self.factors, "factors", owner, low=1)
+        check_int(self.n_epochs, "n_epochs", owner, low=1)
+        check_float(self.reg_user, "reg_user", owner, low=0.0)
+        check_float(self.reg_item, "reg_item", owner, low=0.0)
+        check_bool(self.biased, "biased", owner)
+        check_float(self.lr_bias, "lr_bias", owner, low=0.0)
+        check_float(self.reg_bias, "reg_bias", owner, low=0.0)
+        low = check_float(self.init_low, "init_low", owner, low=0.0)
+        check_float(self.init_high, "init_high", owner, low=low, low_open=True)
+        check_seed(self.seed, "seed", owner)
+
+    def _fit(self, train: Interactions, valid: Interactions | None) -> None:
+        from recforge.models.sgd_kernels import nmf_epoch
+
+        users, items, values = train.coo()
+        ratings = values.astype(np.float64)
+        rng = np.random.default_rng(self.seed)
+        k = int(self.factors)
+        low, high = float(self.init_low), float(self.init_high)
+        P = rng.uniform(low, high, (train.n_users, k))
+        Q = rng.uniform(low, high, (train.n_items, k))
+        b_user = np.zeros(train.n_users)
+        b_item = np.zeros(train.n_items)
+        mu = float(ratings.mean()) if self.biased else 0.0
+        for _ in range(int(self.n_epochs)):
+            nmf_epoch(
+                users, items, ratings, mu, b_user, b_item, P, Q,
+                float(self.reg_user), float(self.reg_item),
+                float(self.lr_bias), float(self.reg_bias), bool(self.biased),
+            )  # fmt: skip
+        self._finish(ratings, mu, b_user, b_item, P, Q)

@@ -1,6 +1,6 @@
-"""Compiled (numba) SGD epochs for the rating factor models: biased MF and SVD++.
+"""Compiled (numba) epochs for the rating factor models: biased MF, SVD++ and NMF.
 
-Both follow Surprise's update rules exactly (one rating at a time, the old factor values on the
+All follow Surprise's update rules exactly (one rating at a time, the old factor values on the
 right-hand side), so a model trained here can be checked against a slow Python loop.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["biased_mf_epoch", "svdpp_epoch"]
+__all__ = ["biased_mf_epoch", "implicit_sums", "nmf_epoch", "svdpp_epoch"]
 
 
 @njit(nogil=True, cache=True)
@@ -110,3 +110,54 @@ def implicit_sums(indptr, indices, Y, out):  # type: ignore[no-untyped-def]
         for t in range(start, end):
             out[u, :] += Y[indices[t], :]
         out[u, :] *= 1.0 / np.sqrt(end - start)
+
+
+@njit(nogil=True, cache=True)
+def nmf_epoch(users, items, ratings, mu, b_user, b_item, P, Q, reg_p, reg_q, lr_b, reg_b, biased):  # type: ignore[no-untyped-def]
+    """One epoch of Luo et al.'s multiplicative NMF on the observed ratings (Surprise's NMF).
+
+    With P and Q fixed for the pass: for each rating, est = (μ + b_u + b_i +) p_u·q_i, the
+    biases take an SGD step, and num/denominators gather q_i·r, q_i·est (users) and p_u·r,
+    p_u·est (items). Then p_uf *= num / (denom + |I(u)|·reg_p·p_uf), likewise q_if. Factors
+    that start ≥ 0 stay ≥ 0. Returns the sum of squared errors.
+    """
+    n_users, k = P.shape
+    n_items = Q.shape[0]
+    user_num = np.zeros((n_users, k))
+    user_den = np.zeros((n_users, k))
+    item_num = np.zeros((n_items, k))
+    item_den = np.zeros((n_items, k))
+    user_count = np.zeros(n_users)
+    item_count = np.zeros(n_items)
+    total = 0.0
+    for t in range(ratings.size):
+        u = users[t]
+        i = items[t]
+        r = ratings[t]
+        dot = 0.0
+        for f in range(k):
+            dot += P[u, f] * Q[i, f]
+        estimate = mu + b_user[u] + b_item[i] + dot if biased else dot
+        err = r - estimate
+        total += err * err
+        if biased:
+            b_user[u] += lr_b * (err - reg_b * b_user[u])
+            b_item[i] += lr_b * (err - reg_b * b_item[i])
+        for f in range(k):
+            user_num[u, f] += Q[i, f] * r
+            user_den[u, f] += Q[i, f] * estimate
+            item_num[i, f] += P[u, f] * r
+            item_den[i, f] += P[u, f] * estimate
+        user_count[u] += 1.0
+        item_count[i] += 1.0
+    for u in range(n_users):
+        for f in range(k):
+            den = user_den[u, f] + user_count[u] * reg_p * P[u, f]
+            if den > 0.0:
+                P[u, f] *= user_num[u, f] / den
+    for i in range(n_items):
+        for f in range(k):
+            den = item_den[i, f] + item_count[i] * reg_q * Q[i, f]
+            if den > 0.0:
+                Q[i, f] *= item_num[i, f] / den
+    return total
