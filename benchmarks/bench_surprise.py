@@ -29,7 +29,13 @@ from recforge.evaluation import mae, rmse
 from recforge.models import get
 
 # recforge model → the Surprise algorithm it is compared with (see peers/surprise_fit.py)
-PEERS = {"bias": "baseline", "svd": "svd", "svdpp": "svdpp", "nmf": "nmf"}
+PEERS = {
+    "bias": "baseline",
+    "svd": "svd",
+    "svdpp": "svdpp",
+    "nmf": "nmf",
+    "itemknn": "knnbaseline",
+}
 
 
 def write_fold(part: Interactions, path: Path) -> None:

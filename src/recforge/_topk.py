@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["topk"]
+__all__ = ["topk", "topk_padded"]
 
 
 def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +41,18 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.lexsort((cols, -vals), axis=1)
     cols = np.take_along_axis(cols, order, axis=1).astype(np.int64)
     return cols, np.take_along_axis(vals, order, axis=1)
+
+
+def topk_padded(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """`topk` as recommendations: ids int32 [B, k] and scores float32 [B, k], where −inf
+    scores (excluded items) and missing columns (fewer than k) come out as id −1, score −inf."""
+    cols, values = topk(scores, k)
+    ids = np.where(np.isneginf(values), -1, cols).astype(np.int32)
+    if ids.shape[1] < k:
+        pad = k - ids.shape[1]
+        ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
+        values = np.pad(values, ((0, 0), (0, pad)), constant_values=-np.inf)
+    return ids, values.astype(np.float32, copy=False)
 
 
 def _exact_set(s: np.ndarray, k: int) -> np.ndarray:

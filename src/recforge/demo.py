@@ -39,7 +39,7 @@ def leaderboard(data: Interactions, seed: int = 0) -> tuple[list[LeaderboardRow]
     rows: list[LeaderboardRow] = []
     fitted: dict[str, Any] = {}
     for name in available():
-        model = get(name)
+        model = get(name, seed=seed)
         start = time.perf_counter()
         model.fit(parts.train)
         seconds = time.perf_counter() - start

@@ -22,6 +22,7 @@ from .conformance import (
     check_seed_reproduces,
     checkerboard,
 )
+from .reference_knn import dense_similarity, knn_baseline_estimate
 from .reference_mf import assert_matches, reference_nmf, reference_svd, reference_svdpp
 
 MODELS = list(available())
@@ -83,12 +84,36 @@ def _nmf_answer(model: Any) -> None:
     assert_matches(seeded, expected)
 
 
+def _knn_answer(name: str) -> Callable[[Any], None]:
+    """KNNBaseline with pearson_baseline similarities, recomputed densely (Surprise's loops)."""
+
+    def answer(model: Any) -> None:
+        seeded = get(name, k=2, neighbors=6).fit(checkerboard())
+        data = checkerboard()
+        R = data.matrix.toarray().astype(float)
+        rated = R > 0
+        baseline = seeded.global_mean_ + seeded.user_bias_[:, None] + seeded.item_bias_[None, :]
+        residual = np.where(rated, R - baseline, 0.0)
+        if name == "userknn":  # compare users; the neighbours are users who rated the item
+            R, rated, baseline, residual = R.T, rated.T, baseline.T, residual.T
+        sim = dense_similarity(residual.T, rated.T, "common_cosine", shrinkage=100.0)
+        for a in range(6):
+            for b in range(6):
+                want = knn_baseline_estimate(R, rated, baseline, sim, a, b, k=2)
+                u, i = (b, a) if name == "userknn" else (a, b)
+                assert seeded.predict([u], [i])[0] == pytest.approx(np.clip(want, 1, 5), abs=1e-5)
+
+    return answer
+
+
 KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "popularity": _popularity_answer,
     "bias": _bias_answer,
     "svd": _sgd_answer("svd", reference_svd),
     "svdpp": _sgd_answer("svdpp", reference_svdpp),
     "nmf": _nmf_answer,
+    "itemknn": _knn_answer("itemknn"),
+    "userknn": _knn_answer("userknn"),
 }
 
 BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
@@ -96,6 +121,8 @@ BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
     "bias": [{"reg_items": -1.0}, {"reg_users": "a"}, {"n_epochs": 0}, {"seed": 1.5}],
     "svd": [{"factors": 0}, {"lr": 0.0}, {"reg": -1.0}, {"biased": 1}, {"init_std": "x"}],
     "nmf": [{"init_low": -1.0}, {"init_high": 0.0}, {"reg_user": -0.1}, {"biased": None}],
+    "itemknn": [{"similarity": "msd"}, {"neighbors": 0}, {"k": 0}, {"shrinkage": -1.0}],
+    "userknn": [{"min_k": -1}, {"min_support": 0}, {"seed": "x"}, {"similarity": 3}],
     "svdpp": [{"factors": 1.5}, {"n_epochs": 0}, {"lr": -0.1}, {"shuffle": "no"}, {"seed": -2}],
 }
 

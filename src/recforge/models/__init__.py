@@ -5,6 +5,7 @@
 
 from recforge.models.base import Recommender
 from recforge.models.baseline import BiasBaseline
+from recforge.models.knn import ItemKNN, UserKNN
 from recforge.models.mf import NMF, BiasedMF, SVDpp
 from recforge.models.popularity import Popularity
 from recforge.models.registry import available, get, model_class, register
@@ -13,9 +14,11 @@ __all__ = [
     "NMF",
     "BiasBaseline",
     "BiasedMF",
+    "ItemKNN",
     "Popularity",
     "Recommender",
     "SVDpp",
+    "UserKNN",
     "available",
     "get",
     "model_class",

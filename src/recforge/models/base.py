@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import scipy.sparse as sp
 
-from recforge._topk import topk
+from recforge._topk import topk_padded
 from recforge._validation import check_int
 from recforge.data.idmap import IdMap
 from recforge.data.interactions import Interactions
@@ -183,14 +183,11 @@ class Recommender(ABC):
         scores = np.array(scores, dtype=np.float32, copy=True)
         if exclude_seen:
             self._mask_seen(scores, u, columns)
-        cols, values = topk(scores, k)
-        ids = cols if columns is None else np.take_along_axis(columns, cols, axis=1)
-        ids = np.where(np.isneginf(values), -1, ids).astype(np.int32)
-        if ids.shape[1] < k:  # fewer items than k: pad
-            pad = k - ids.shape[1]
-            ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
-            values = np.pad(values, ((0, 0), (0, pad)), constant_values=-np.inf)
-        return ids, values.astype(np.float32, copy=False)
+        cols, values = topk_padded(scores, k)
+        if columns is not None:  # candidate positions → item indices
+            found = cols >= 0
+            cols[found] = np.take_along_axis(columns, np.maximum(cols, 0), axis=1)[found]
+        return cols, values
 
     def _mask_seen(self, scores: np.ndarray, users: np.ndarray, columns: np.ndarray | None) -> None:
         """Set the scores of each user's training items to -inf, in place."""

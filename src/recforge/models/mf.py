@@ -100,7 +100,7 @@ class _RatingFactorModel(Recommender):
 
     def similar_items(self, items: object, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items closest by the cosine of their factors (the item itself excluded)."""
-        from recforge._topk import topk
+        from recforge._topk import topk_padded
 
         self._check_fitted("similar_items")
         k = check_int(k, "k", "similar_items", low=1)
@@ -110,9 +110,7 @@ class _RatingFactorModel(Recommender):
         norms[norms == 0] = 1.0
         sims = (Q[idx] / norms[idx, None]) @ (Q / norms[:, None]).T
         sims[np.arange(idx.size), idx] = -np.inf
-        ids, values = topk(sims.astype(np.float32), min(k, self.n_items_))
-        ids = np.where(np.isneginf(values), -1, ids).astype(np.int32)
-        return ids, values.astype(np.float32)
+        return topk_padded(sims, k)
 
 
 def _normal(rng: np.random.Generator, std: float, rows: int, factors: int) -> np.ndarray:

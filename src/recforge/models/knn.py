@@ -1,0 +1,268 @@
+"""Neighbourhood collaborative filtering: item-KNN and user-KNN.
+
+Both keep a sparse top-`neighbors` similarity (see `similarity`) and use it two ways:
+- explicit ratings: KNNBaseline's prediction (Koren 2010; Surprise's KNNBaseline),
+      r̂(u, i) = b_ui + Σ_{j ∈ N^k(i; u)} s_ij·(r_uj − b_uj) / Σ s_ij,
+  b_ui = μ + b_u + b_i from the ALS baseline ("bias"), N^k(i; u) the k most similar neighbours
+  of i that u rated (user-KNN swaps the roles). Ranking orders these predictions.
+- implicit feedback: ranking by summed similarity, score(u, i) = Σ_{j ∈ I(u)} w_uj·s_ji
+  (item-KNN, as implicit's ItemItemRecommender) or Σ_{v} s_uv·w_vi (user-KNN).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recforge._topk import topk_padded
+from recforge._validation import check_choice, check_float, check_int, check_seed
+from recforge.data.interactions import Interactions
+from recforge.errors import DataError, ParameterError, UnsupportedOperationError
+from recforge.models.base import Recommender
+from recforge.models.baseline import BiasBaseline
+from recforge.models.registry import register
+from recforge.models.similarity import topk_similarity
+
+__all__ = ["ItemKNN", "UserKNN"]
+
+SIMILARITIES = ("auto", "cosine", "pearson", "pearson_baseline", "adjusted_cosine", "jaccard")
+_RATING_ONLY = ("pearson", "pearson_baseline", "adjusted_cosine")
+
+
+class _NeighbourhoodModel(Recommender):
+    """Shared fitting and inference; subclasses say which side is compared (`_side`).
+
+    Learned: sim_indptr_ / sim_indices_ / sim_data_ (the similarity CSR), train_values_ [nnz]
+    (training values in `seen_` order), global_mean_, user_bias_, item_bias_ (zeros for
+    implicit data), rating_min_ / rating_max_, similarity_ (the kind used).
+    """
+
+    _side: ClassVar[str] = "item"
+    predicts_ratings = True
+    _learned: ClassVar[tuple[str, ...]] = (
+        "sim_indptr_",
+        "sim_indices_",
+        "sim_data_",
+        "train_values_",
+        "global_mean_",
+        "user_bias_",
+        "item_bias_",
+        "rating_min_",
+        "rating_max_",
+        "similarity_",
+    )
+
+    sim_indptr_: np.ndarray
+    sim_indices_: np.ndarray
+    sim_data_: np.ndarray
+    train_values_: np.ndarray
+    global_mean_: float
+    user_bias_: np.ndarray
+    item_bias_: np.ndarray
+    rating_min_: float
+    rating_max_: float
+    similarity_: str
+
+    def __init__(
+        self,
+        *,
+        similarity: str = "auto",
+        neighbors: int = 200,
+        k: int = 40,
+        min_k: int = 1,
+        shrinkage: float | None = None,
+        min_support: int = 1,
+        seed: int | None = None,
+    ) -> None:
+        self.similarity = similarity
+        self.neighbors = neighbors
+        self.k = k
+        self.min_k = min_k
+        self.shrinkage = shrinkage
+        self.min_support = min_support
+        self.seed = seed
+
+    def _validate_params(self) -> None:
+        owner = type(self).__name__
+        check_choice(self.similarity, "similarity", SIMILARITIES, owner)
+        check_int(self.neighbors, "neighbors", owner, low=1)
+        check_int(self.k, "k", owner, low=1)
+        check_int(self.min_k, "min_k", owner, low=0)
+        if self.shrinkage is not None:
+            check_float(self.shrinkage, "shrinkage", owner, low=0.0)
+        check_int(self.min_support, "min_support", owner, low=1)
+        check_seed(self.seed, "seed", owner)
+
+    def _check_training_data(self, train: Interactions) -> None:
+        if not train.explicit and self.similarity in _RATING_ONLY:
+            raise ParameterError(
+                f"The 'similarity' parameter of {type(self).__name__} is {self.similarity!r}, "
+                "which needs ratings, but these interactions are implicit; use 'cosine' or "
+                "'jaccard'."
+            )
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, train: Interactions, valid: Interactions | None) -> None:
+        kind = self.similarity
+        if kind == "auto":
+            kind = "pearson_baseline" if train.explicit else "cosine"
+        shrinkage = self.shrinkage
+        if shrinkage is None:
+            shrinkage = 100.0 if kind == "pearson_baseline" else 0.0
+        values = train.matrix.data.astype(np.float64)
+        if train.explicit:
+            base = BiasBaseline().fit(train)
+            self.global_mean_ = base.global_mean_
+            self.user_bias_, self.item_bias_ = base.user_bias_, base.item_bias_
+        else:
+            self.global_mean_ = 0.0
+            self.user_bias_ = np.zeros(train.n_users, dtype=np.float32)
+            self.item_bias_ = np.zeros(train.n_items, dtype=np.float32)
+        users, items, _ = train.coo()
+        compared = values
+        if kind == "pearson_baseline":
+            compared = values - self._baseline(users, items)
+        elif kind == "adjusted_cosine":  # centred on the mean of the other side
+            other = users if self._side == "item" else items
+            size = train.n_users if self._side == "item" else train.n_items
+            sums = np.bincount(other, weights=values, minlength=size)
+            counts = np.maximum(np.bincount(other, minlength=size), 1)
+            compared = values - (sums / counts)[other]
+        rows, cols = (items, users) if self._side == "item" else (users, items)
+        shape = (train.n_items, train.n_users) if self._side == "item" else train.matrix.shape
+        X = sp.csr_array((compared, (rows, cols)), shape=shape)
+        similar = topk_similarity(
+            X,
+            "common_cosine" if kind in ("pearson_baseline", "adjusted_cosine") else kind,
+            neighbors=int(self.neighbors),
+            shrinkage=float(shrinkage),
+            min_support=int(self.min_support),
+        )
+        self.sim_indptr_ = similar.indptr.astype(np.int64)
+        self.sim_indices_ = similar.indices.astype(np.int32)
+        self.sim_data_ = similar.data.astype(np.float32)
+        self.train_values_ = train.matrix.data.astype(np.float32)
+        self.rating_min_ = float(values.min())
+        self.rating_max_ = float(values.max())
+        self.similarity_ = kind
+
+    def _baseline(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """b_ui = μ + b_u + b_i (float64 [n]); a −1 index contributes no bias."""
+        b_u = np.where(users >= 0, self.user_bias_[np.maximum(users, 0)], 0.0)
+        b_i = np.where(items >= 0, self.item_bias_[np.maximum(items, 0)], 0.0)
+        return self.global_mean_ + b_u + b_i
+
+    # ------------------------------------------------------------------ shared pieces
+    def _similarity(self) -> sp.csr_array:
+        n = self.sim_indptr_.size - 1
+        return sp.csr_array((self.sim_data_, self.sim_indices_, self.sim_indptr_), shape=(n, n))
+
+    def _train(self) -> sp.csr_array:
+        """Training values as CSR [n_users, n_items]."""
+        seen = self.seen_
+        return sp.csr_array((self.train_values_, seen.indices, seen.indptr), shape=seen.shape)
+
+    def _adjustments(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """The neighbourhood term of the prediction for index pairs (float64 [n])."""
+        from recforge.models.knn_kernels import neighbourhood_estimates
+
+        train = self._train()
+        users_, items_ = np.repeat(np.arange(self.n_users_), np.diff(train.indptr)), train.indices
+        residual = train.data - self._baseline(users_, items_)
+        if self._side == "item":  # the user's rated items among the item's neighbours
+            rated = sp.csr_array((residual, train.indices, train.indptr), shape=train.shape)
+            owners, targets = users, items
+        else:  # the users who rated the item among the user's neighbours
+            rated = sp.csr_array((residual, (items_, users_)), shape=train.shape[::-1])
+            owners, targets = items, users
+        rated.sort_indices()
+        S = self._similarity()
+        out = np.zeros(owners.size)
+        neighbourhood_estimates(
+            rated.indptr, rated.indices, rated.data, S.indptr, S.indices, S.data,
+            owners.astype(np.int64), targets.astype(np.int64), int(self.k), int(self.min_k), out,
+        )  # fmt: skip
+        return out
+
+    # ------------------------------------------------------------------ inference
+    def _score(self, users: np.ndarray, items: np.ndarray | None) -> np.ndarray:
+        columns = np.arange(self.n_items_) if items is None else items
+        if self.explicit_:
+            pairs_u = np.repeat(users, columns.size)
+            pairs_i = np.tile(columns, users.size)
+            estimate = self._baseline(pairs_u, pairs_i) + self._adjustments(pairs_u, pairs_i)
+            return estimate.reshape(users.size, columns.size)
+        train = self._train()
+        S = self._similarity()
+        scores = train[users] @ S if self._side == "item" else S[users] @ train
+        return np.asarray(scores[:, columns].toarray(), dtype=np.float32)
+
+    def _predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        if not self.explicit_:
+            raise UnsupportedOperationError(
+                f"this {type(self).__name__} was trained on implicit feedback, so it ranks items "
+                "but does not predict ratings"
+            )
+        estimate = self._baseline(users, items)
+        known = (users >= 0) & (items >= 0)
+        if known.any():
+            estimate[known] += self._adjustments(users[known], items[known])
+        return np.clip(estimate, self.rating_min_, self.rating_max_)
+
+
+@register
+class ItemKNN(_NeighbourhoodModel):
+    """Item-based neighbourhood model (KNNBaseline for ratings, summed similarity for implicit).
+
+    similarity: "auto" (pearson_baseline for ratings, cosine for implicit), "cosine", "pearson",
+        "pearson_baseline", "adjusted_cosine" (ratings centred on each user's mean) or "jaccard".
+    neighbors: similarities kept per item (sparse top-k, built in blocks).
+    k, min_k: at most k neighbours enter a rating prediction; fewer than min_k leave the
+        baseline alone (Surprise's KNNBaseline defaults 40 and 1).
+    shrinkage: multiplies a similarity by (n − 1)/(n − 1 + shrinkage), n = common users;
+        None: 100 for pearson_baseline (as Surprise), 0 otherwise.
+    min_support: pairs with fewer common users get no similarity.
+    seed: accepted for uniformity; fitting is deterministic.
+    """
+
+    name = "itemknn"
+    description = "Item-KNN: KNNBaseline ratings or summed-similarity ranking, sparse top-k"
+    supports_history = True
+    _side = "item"
+
+    def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """The kept neighbours with the highest similarity, best first (−1 pads)."""
+        self._check_fitted("similar_items")
+        k = check_int(k, "k", "similar_items", low=1)
+        idx = self._as_items(items, "similar_items")
+        rows = self._similarity()[idx].toarray()
+        rows[rows <= 0] = -np.inf
+        return topk_padded(rows, k)
+
+    def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k for a new user who interacted with `items` (indices): summed similarity.
+
+        Returns (ids int32 [1, k], scores float32 [1, k]); the history itself is excluded.
+        """
+        self._check_fitted("recommend_for_history")
+        k = check_int(k, "k", "recommend_for_history", low=1)
+        history = np.unique(self._as_items(items, "recommend_for_history"))
+        if history.size == 0:
+            raise DataError("recommend_for_history needs at least one item of the new user")
+        weights = np.zeros(self.n_items_, dtype=np.float32)
+        weights[history] = 1.0
+        scores = (self._similarity().T @ weights)[None, :].astype(np.float32)
+        scores[0, history] = -np.inf
+        return topk_padded(scores, k)
+
+
+@register
+class UserKNN(_NeighbourhoodModel):
+    """User-based neighbourhood model; the parameters of "itemknn" with users compared
+    (adjusted_cosine centres on each item's mean; min_support counts common items)."""
+
+    name = "userknn"
+    description = "User-KNN: KNNBaseline ratings or summed-similarity ranking, sparse top-k"
+    _side = "user"

@@ -1,0 +1,164 @@
+"""Item- and user-KNN: every similarity against its definition, KNNBaseline's estimate,
+summed-similarity ranking, top-k pruning across blocks, new-user histories."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recforge.data import Interactions, random_split
+from recforge.errors import DataError, DataWarning, ParameterError
+from recforge.evaluation import rmse
+from recforge.models import get
+from recforge.models import similarity as similarity_module
+from recforge.models.similarity import SIMILARITY_KINDS, topk_similarity
+
+from .conformance import checkerboard
+from .reference_knn import dense_similarity, knn_baseline_estimate
+
+
+def random_matrix(seed: int, rows: int = 9, cols: int = 12, density: float = 0.45) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    present = rng.random((rows, cols)) < density
+    return np.where(present, rng.integers(1, 6, (rows, cols)).astype(float), 0.0)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    seed=st.integers(0, 10_000),
+    kind=st.sampled_from(SIMILARITY_KINDS),
+    shrinkage=st.sampled_from([0.0, 3.0]),
+    min_support=st.integers(1, 3),
+    neighbors=st.integers(1, 9),
+    block_cells=st.sampled_from([12, 40, 1 << 20]),
+)
+def test_topk_similarity_matches_the_definitions(
+    seed: int, kind: str, shrinkage: float, min_support: int, neighbors: int, block_cells: int
+) -> None:
+    dense = random_matrix(seed)
+    present = dense != 0
+    if kind == "common_cosine":
+        dense = np.where(present, dense - 3.0, 0.0)  # residuals: signs vary, some exactly 0
+    # Built from the pattern, so a residual of exactly 0 is still a shared column.
+    X = sp.csr_array((dense[present], np.nonzero(present)), shape=dense.shape)
+    saved = similarity_module._BLOCK_CELLS
+    similarity_module._BLOCK_CELLS = block_cells  # several blocks of rows
+    try:
+        got = topk_similarity(
+            X, kind, neighbors=neighbors, shrinkage=shrinkage, min_support=min_support
+        ).toarray()
+    finally:
+        similarity_module._BLOCK_CELLS = saved
+    expected = dense_similarity(dense, present, kind, shrinkage, min_support)
+    for row, want in zip(got, expected, strict=True):
+        kept = np.flatnonzero(row)
+        positive = np.sort(want[want > 1e-12])[::-1]
+        assert kept.size == min(neighbors, positive.size)
+        np.testing.assert_allclose(row[kept], want[kept], rtol=1e-5, atol=1e-6)
+        if kept.size:  # nothing better was dropped
+            assert row[kept].min() >= positive[kept.size - 1] - 1e-6
+
+
+def test_item_knn_reproduces_surprises_knn_baseline() -> None:
+    data = checkerboard()
+    model = get("itemknn", k=2, neighbors=6).fit(data)
+    R = data.matrix.toarray().astype(float)
+    rated = R > 0
+    baseline = (model.global_mean_ + model.user_bias_[:, None] + model.item_bias_[None, :]).astype(
+        float
+    )
+    residual = np.where(rated, R - baseline, 0.0)
+    sim = dense_similarity(residual.T, rated.T, "common_cosine", shrinkage=100.0)
+    got = model.score(np.arange(6))
+    for u in range(6):
+        for i in range(6):
+            want = np.clip(knn_baseline_estimate(R, rated, baseline, sim, u, i, k=2), 1, 5)
+            assert model.predict([u], [i])[0] == pytest.approx(want, abs=1e-5)
+            assert got[u, i] == pytest.approx(
+                knn_baseline_estimate(R, rated, baseline, sim, u, i, k=2), abs=1e-5
+            )
+
+
+def implicit_data() -> Interactions:
+    users = [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4]
+    items = [0, 1, 2, 0, 1, 1, 2, 3, 3, 4, 4]
+    return Interactions.from_arrays(users, items)
+
+
+def test_item_knn_ranks_implicit_feedback_by_summed_cosine() -> None:
+    data = implicit_data()
+    model = get("itemknn", neighbors=10).fit(data)
+    assert model.similarity_ == "cosine"
+    B = data.binary().toarray()
+    sim = dense_similarity(B.T, B.T > 0, "cosine")
+    np.testing.assert_allclose(model.score(np.arange(5)), B @ sim, rtol=1e-6)
+    ids, _ = model.recommend([1], k=1)  # user 1 has items 0, 1: item 2 shares most with them
+    assert ids[0, 0] == 2
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "pearson", "adjusted_cosine", "jaccard"])
+def test_user_knn_is_item_knn_on_the_transposed_data(similarity: str) -> None:
+    data = checkerboard()
+    users, items, ratings = data.coo()
+    flipped = Interactions.from_arrays(items, users, ratings)
+    by_user = get("userknn", similarity=similarity).fit(data)
+    by_item = get("itemknn", similarity=similarity).fit(flipped)
+    S = by_user._similarity().toarray()
+    assert S.any()
+    np.testing.assert_allclose(S, by_item._similarity().toarray(), rtol=1e-6)
+
+
+def test_user_knn_implicit_scores_are_neighbour_sums() -> None:
+    data = implicit_data()
+    model = get("userknn", similarity="jaccard", neighbors=10).fit(data)
+    B = data.binary().toarray()
+    sim = dense_similarity(B, B > 0, "jaccard")
+    np.testing.assert_allclose(model.score(np.arange(5)), sim @ B, rtol=1e-6)
+
+
+def test_a_new_user_is_served_from_a_history() -> None:
+    model = get("itemknn", neighbors=10).fit(implicit_data())
+    ids, _ = model.recommend_for_history([0, 1], k=3)
+    assert ids.shape == (1, 3)
+    assert not {0, 1} & set(ids[0].tolist())
+    assert ids[0, 0] == 2
+    with pytest.raises(DataError, match="at least one item"):
+        model.recommend_for_history([], k=3)
+
+
+def test_rating_similarities_are_refused_on_implicit_data() -> None:
+    with pytest.raises(ParameterError, match="'pearson_baseline', which needs ratings"):
+        get("itemknn", similarity="pearson_baseline").fit(implicit_data())
+
+
+def test_implicit_models_do_not_predict_ratings() -> None:
+    from recforge.errors import UnsupportedOperationError
+
+    model = get("itemknn").fit(implicit_data())
+    with pytest.raises(UnsupportedOperationError, match="implicit feedback"):
+        model.predict([0], [3])
+
+
+def test_similar_items_come_from_the_kept_neighbours() -> None:
+    model = get("itemknn", neighbors=2).fit(implicit_data())
+    ids, sims = model.similar_items([1], k=4)
+    assert ids[0, 2:].tolist() == [-1, -1]
+    S = model._similarity().toarray()
+    assert sims[0, 0] == pytest.approx(S[1].max())
+
+
+@pytest.mark.ml100k
+@pytest.mark.parametrize("name", ["itemknn", "userknn"])
+def test_knn_baseline_rmse_on_movielens_100k(ml100k: Interactions, name: str) -> None:
+    split = random_split(ml100k, test=0.2, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        model = get(name).fit(split.train)
+    users, items, ratings = split.test.coo()
+    bias_only = get("bias").fit(split.train).predict(users, items)
+    assert rmse(ratings, model.predict(users, items)) < rmse(ratings, bias_only) - 0.01
