@@ -3,15 +3,21 @@
 `recforge.models.get("bias", reg_items=5)` builds one by name; `available()` lists them.
 """
 
+from recforge.models.als import ALS, IALS, PMF
 from recforge.models.base import Recommender
 from recforge.models.baseline import BiasBaseline
+from recforge.models.ease import EASE
 from recforge.models.knn import ItemKNN, UserKNN
 from recforge.models.mf import NMF, BiasedMF, SVDpp
 from recforge.models.popularity import Popularity
 from recforge.models.registry import available, get, model_class, register
 
 __all__ = [
+    "ALS",
+    "EASE",
+    "IALS",
     "NMF",
+    "PMF",
     "BiasBaseline",
     "BiasedMF",
     "ItemKNN",

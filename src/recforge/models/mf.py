@@ -16,6 +16,7 @@ from recforge._validation import check_bool, check_float, check_int, check_seed
 from recforge.data.interactions import Interactions
 from recforge.errors import DataError
 from recforge.models.base import Recommender
+from recforge.models.factors import cosine_neighbours
 from recforge.models.registry import register
 
 __all__ = ["NMF", "BiasedMF", "SVDpp"]
@@ -100,17 +101,9 @@ class _RatingFactorModel(Recommender):
 
     def similar_items(self, items: object, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items closest by the cosine of their factors (the item itself excluded)."""
-        from recforge._topk import topk_padded
-
         self._check_fitted("similar_items")
         k = check_int(k, "k", "similar_items", low=1)
-        idx = self._as_items(items, "similar_items")
-        Q = self.item_factors_
-        norms = np.linalg.norm(Q, axis=1)
-        norms[norms == 0] = 1.0
-        sims = (Q[idx] / norms[idx, None]) @ (Q / norms[:, None]).T
-        sims[np.arange(idx.size), idx] = -np.inf
-        return topk_padded(sims, k)
+        return cosine_neighbours(self.item_factors_, self._as_items(items, "similar_items"), k)
 
 
 def _normal(rng: np.random.Generator, std: float, rows: int, factors: int) -> np.ndarray:
