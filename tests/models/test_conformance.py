@@ -22,6 +22,7 @@ from .conformance import (
     check_seed_reproduces,
     checkerboard,
 )
+from .reference_als import reference_explicit_als, reference_ials
 from .reference_knn import dense_similarity, knn_baseline_estimate
 from .reference_mf import assert_matches, reference_nmf, reference_svd, reference_svdpp
 
@@ -106,6 +107,41 @@ def _knn_answer(name: str) -> Callable[[Any], None]:
     return answer
 
 
+def _ease_answer(model: Any) -> None:
+    X = checkerboard().binary().toarray().astype(np.float64)
+    P = np.linalg.inv(X.T @ X + model.reg * np.eye(6))
+    B = np.eye(6) - P / np.diag(P)[None, :]
+    np.fill_diagonal(B, 0.0)
+    np.testing.assert_allclose(model.weights_, B, atol=1e-6)
+
+
+def _ials_answer(model: Any) -> None:
+    seeded = get("ials", factors=2, iterations=3, reg=0.2, alpha=1.5, cg_steps=25, seed=9)
+    seeded.fit(checkerboard())
+    X, Y = reference_ials(checkerboard(), factors=2, iterations=3, reg=0.2, alpha=1.5, seed=9)
+    np.testing.assert_allclose(seeded.user_factors_, X, atol=2e-4)
+    np.testing.assert_allclose(seeded.item_factors_, Y, atol=2e-4)
+
+
+def _alternating_answer(name: str) -> Callable[[Any], None]:
+    def answer(model: Any) -> None:
+        if name == "als":
+            seeded = get("als", factors=2, iterations=2, reg=0.5, reg_bias=0.5, seed=3)
+            regs = {"reg_user": 0.5, "reg_item": 0.5, "reg_bias": 0.5}
+            flags = {"biased": True, "weighted": True}
+        else:
+            seeded = get("pmf", factors=2, iterations=2, sigma_user=1.0, sigma_item=1.0, seed=3)
+            regs = {"reg_user": 1.0, "reg_item": 1.0, "reg_bias": 1.0}
+            flags = {"biased": False, "weighted": False}
+        seeded.fit(checkerboard())
+        expected = reference_explicit_als(
+            checkerboard(), factors=2, iterations=2, seed=3, **regs, **flags
+        )
+        assert_matches(seeded, expected)
+
+    return answer
+
+
 KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "popularity": _popularity_answer,
     "bias": _bias_answer,
@@ -113,6 +149,10 @@ KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "svdpp": _sgd_answer("svdpp", reference_svdpp),
     "nmf": _nmf_answer,
     "itemknn": _knn_answer("itemknn"),
+    "ease": _ease_answer,
+    "ials": _ials_answer,
+    "als": _alternating_answer("als"),
+    "pmf": _alternating_answer("pmf"),
     "userknn": _knn_answer("userknn"),
 }
 
@@ -121,6 +161,10 @@ BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
     "bias": [{"reg_items": -1.0}, {"reg_users": "a"}, {"n_epochs": 0}, {"seed": 1.5}],
     "svd": [{"factors": 0}, {"lr": 0.0}, {"reg": -1.0}, {"biased": 1}, {"init_std": "x"}],
     "nmf": [{"init_low": -1.0}, {"init_high": 0.0}, {"reg_user": -0.1}, {"biased": None}],
+    "ease": [{"reg": 0.0}, {"reg": "big"}, {"seed": -3}],
+    "ials": [{"factors": 0}, {"alpha": -1.0}, {"cg_steps": 0}, {"init_std": 0.0}],
+    "als": [{"reg": 0.0}, {"weighted_reg": "yes"}, {"iterations": 0}, {"reg_bias": -1.0}],
+    "pmf": [{"sigma": 0.0}, {"sigma_user": -1.0}, {"biased": 0}, {"factors": "k"}],
     "itemknn": [{"similarity": "msd"}, {"neighbors": 0}, {"k": 0}, {"shrinkage": -1.0}],
     "userknn": [{"min_k": -1}, {"min_support": 0}, {"seed": "x"}, {"similarity": 3}],
     "svdpp": [{"factors": 1.5}, {"n_epochs": 0}, {"lr": -0.1}, {"shuffle": "no"}, {"seed": -2}],
