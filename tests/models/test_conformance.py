@@ -142,6 +142,36 @@ def _alternating_answer(name: str) -> Callable[[Any], None]:
     return answer
 
 
+def _puresvd_answer(model: Any) -> None:
+    R = checkerboard().matrix.toarray().astype(np.float64)
+    U, s, Vt = np.linalg.svd(R)
+    k = model.item_factors_.shape[1]
+    np.testing.assert_allclose(model.score(np.arange(6)), (U[:, :k] * s[:k]) @ Vt[:k], atol=1e-5)
+
+
+def _bpr_answer(model: Any) -> None:
+    # Items 1, 3, 5 are rated by users 1, 3, 5 only (and 0, 2, 4 by 0, 2, 4): BPR must rank
+    # the unseen items of a user's own parity first.
+    seeded = get("bpr", factors=4, epochs=300, seed=2).fit(checkerboard())
+    ids, _ = seeded.recommend(np.arange(6), k=4)
+    for u in range(6):
+        own = {i for i in range(6) if (i + u) % 2 == 0} - set(seeded.seen_[[u]].indices)
+        assert set(ids[u, : len(own)].tolist()) == own
+
+
+def _bpmf_answer(model: Any) -> None:
+    # The posterior mean of a kept-sample stack is one dot product: check it by hand.
+    seeded = get("bpmf", factors=2, samples=3, burn_in=1, seed=0).fit(checkerboard())
+    assert seeded.user_factors_.shape == (6, 6)
+    u, i = 1, 3
+    by_sample = [
+        seeded.user_factors_[u, 2 * s : 2 * s + 2] @ seeded.item_factors_[i, 2 * s : 2 * s + 2]
+        for s in range(3)
+    ]
+    expected = np.clip(seeded.global_mean_ + sum(by_sample), 1, 5)
+    assert seeded.predict([u], [i])[0] == pytest.approx(expected, abs=1e-5)
+
+
 KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "popularity": _popularity_answer,
     "bias": _bias_answer,
@@ -150,6 +180,9 @@ KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "nmf": _nmf_answer,
     "itemknn": _knn_answer("itemknn"),
     "ease": _ease_answer,
+    "puresvd": _puresvd_answer,
+    "bpr": _bpr_answer,
+    "bpmf": _bpmf_answer,
     "ials": _ials_answer,
     "als": _alternating_answer("als"),
     "pmf": _alternating_answer("pmf"),
@@ -161,6 +194,9 @@ BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
     "bias": [{"reg_items": -1.0}, {"reg_users": "a"}, {"n_epochs": 0}, {"seed": 1.5}],
     "svd": [{"factors": 0}, {"lr": 0.0}, {"reg": -1.0}, {"biased": 1}, {"init_std": "x"}],
     "nmf": [{"init_low": -1.0}, {"init_high": 0.0}, {"reg_user": -0.1}, {"biased": None}],
+    "puresvd": [{"factors": 0}, {"factors": 2.5}, {"seed": "s"}],
+    "bpr": [{"epochs": 0}, {"lr": 0.0}, {"reg": -0.1}, {"factors": None}],
+    "bpmf": [{"samples": 0}, {"burn_in": -1}, {"alpha": 0.0}, {"beta0": "x"}],
     "ease": [{"reg": 0.0}, {"reg": "big"}, {"seed": -3}],
     "ials": [{"factors": 0}, {"alpha": -1.0}, {"cg_steps": 0}, {"init_std": 0.0}],
     "als": [{"reg": 0.0}, {"weighted_reg": "yes"}, {"iterations": 0}, {"reg_bias": -1.0}],

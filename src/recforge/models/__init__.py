@@ -6,14 +6,19 @@
 from recforge.models.als import ALS, IALS, PMF
 from recforge.models.base import Recommender
 from recforge.models.baseline import BiasBaseline
+from recforge.models.bpmf import BPMF
+from recforge.models.bpr import BPR
 from recforge.models.ease import EASE
 from recforge.models.knn import ItemKNN, UserKNN
 from recforge.models.mf import NMF, BiasedMF, SVDpp
 from recforge.models.popularity import Popularity
+from recforge.models.puresvd import PureSVD
 from recforge.models.registry import available, get, model_class, register
 
 __all__ = [
     "ALS",
+    "BPMF",
+    "BPR",
     "EASE",
     "IALS",
     "NMF",
@@ -22,6 +27,7 @@ __all__ = [
     "BiasedMF",
     "ItemKNN",
     "Popularity",
+    "PureSVD",
     "Recommender",
     "SVDpp",
     "UserKNN",

@@ -1,0 +1,108 @@
+"""BPR, PureSVD and Bayesian PMF: reconstructions, known rankings, posterior recovery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recforge.data import Interactions
+from recforge.errors import DataError
+from recforge.evaluation import rmse
+from recforge.models import get
+
+from .conformance import checkerboard
+
+
+def two_groups() -> Interactions:
+    """Users 0–5 use items 0–4, users 6–11 items 5–9, each missing one item of their group."""
+    users, items = [], []
+    for u in range(12):
+        group = range(5) if u < 6 else range(5, 10)
+        for i in group:
+            if i != group[u % 5]:
+                users.append(u)
+                items.append(i)
+    return Interactions.from_arrays(users, items)
+
+
+def low_rank_ratings(seed: int = 0) -> tuple[Interactions, Interactions]:
+    """3 + x_uᵀy_i + N(0, 0.1²) on a 30 × 40 grid, half observed for training."""
+    rng = np.random.default_rng(seed)
+    X, Y = rng.normal(0, 0.8, (30, 2)), rng.normal(0, 0.8, (40, 2))
+    R = 3 + X @ Y.T + rng.normal(0, 0.1, (30, 40))
+    mask = rng.random(R.shape) < 0.5
+    u, i = np.nonzero(mask)
+    tu, ti = np.nonzero(~mask)
+    train = Interactions.from_arrays(u, i, R[u, i])
+    test = Interactions.from_arrays(tu, ti, R[tu, ti])
+    return train, test
+
+
+def test_bpr_ranks_each_users_missing_group_item_first() -> None:
+    data = two_groups()
+    model = get("bpr", factors=4, epochs=200, lr=0.05, seed=1).fit(data)
+    ids, _ = model.recommend(np.arange(12), k=1)
+    for u in range(12):
+        group = range(5) if u < 6 else range(5, 10)
+        assert ids[u, 0] == group[u % 5], f"user {u} got {ids[u, 0]}"
+
+
+def test_bpr_is_reproducible_under_a_seed_and_differs_across_seeds() -> None:
+    a = get("bpr", epochs=5, seed=4).fit(two_groups())
+    b = get("bpr", epochs=5, seed=4).fit(two_groups())
+    c = get("bpr", epochs=5, seed=5).fit(two_groups())
+    np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
+    assert not np.allclose(a.item_factors_, c.item_factors_)
+
+
+def test_puresvd_is_the_rank_k_reconstruction() -> None:
+    data = checkerboard()
+    model = get("puresvd", factors=3, seed=0).fit(data)
+    R = data.matrix.toarray().astype(np.float64)
+    U, s, Vt = np.linalg.svd(R)
+    best = (U[:, :3] * s[:3]) @ Vt[:3]
+    np.testing.assert_allclose(model.score(np.arange(6)), best, atol=1e-5)
+
+
+def test_puresvd_folds_in_a_history() -> None:
+    data = two_groups()
+    model = get("puresvd", factors=2, seed=0).fit(data)
+    ids, _ = model.recommend_for_history([5, 6, 7], k=2)
+    assert set(ids[0].tolist()) == {8, 9}
+    with pytest.raises(DataError, match="at least one item"):
+        model.recommend_for_history([], k=2)
+
+
+def test_puresvd_with_as_many_factors_as_the_smaller_side_is_exact() -> None:
+    data = checkerboard()
+    model = get("puresvd", factors=50).fit(data)
+    assert model.item_factors_.shape == (6, 6)
+    np.testing.assert_allclose(model.score(np.arange(6)), data.matrix.toarray(), atol=1e-5)
+
+
+def test_bpmf_recovers_held_out_low_rank_ratings() -> None:
+    train, test = low_rank_ratings()
+    model = get("bpmf", factors=2, samples=60, burn_in=20, alpha=50.0, seed=0).fit(train)
+    users, items, ratings = test.coo()
+    ours = rmse(ratings, model.predict(users, items))
+    biases = rmse(ratings, get("bias").fit(train).predict(users, items))
+    assert ours < 0.3
+    assert ours < biases / 2
+
+
+def test_bpmf_is_reproducible_under_a_seed() -> None:
+    train, _ = low_rank_ratings(1)
+    a = get("bpmf", samples=5, burn_in=2, seed=3).fit(train)
+    b = get("bpmf", samples=5, burn_in=2, seed=3).fit(train)
+    np.testing.assert_array_equal(a.user_factors_, b.user_factors_)
+    assert a.user_factors_.shape == (30, 10 * 5)
+
+
+@pytest.mark.ml100k
+def test_bpmf_beats_pmf_on_movielens_100k(ml100k: Interactions) -> None:
+    from recforge.data import random_split
+
+    split = random_split(ml100k, test=0.2, seed=0)
+    users, items, ratings = split.test.coo()
+    bayes = rmse(ratings, get("bpmf", seed=0).fit(split.train).predict(users, items))
+    assert bayes < 0.915
