@@ -60,8 +60,8 @@ def reference_ials(
     R = data.matrix.toarray().astype(np.float64)
     observed = R > 0
     rng = np.random.default_rng(seed)
-    X = rng.normal(0.0, 0.01, (data.n_users, factors)).astype(np.float32).astype(np.float64)
-    Y = rng.normal(0.0, 0.01, (data.n_items, factors)).astype(np.float32).astype(np.float64)
+    X = rng.normal(0.0, 0.01, (data.n_users, factors))
+    Y = rng.normal(0.0, 0.01, (data.n_items, factors))
     C = 1.0 + alpha * R
     for _ in range(iterations):
         for u in range(data.n_users):

@@ -99,7 +99,7 @@ def test_bpmf_is_reproducible_under_a_seed() -> None:
 
 
 @pytest.mark.ml100k
-def test_bpmf_beats_pmf_on_movielens_100k(ml100k: Interactions) -> None:
+def test_bpmf_rmse_on_movielens_100k(ml100k: Interactions) -> None:
     from recforge.data import random_split
 
     split = random_split(ml100k, test=0.2, seed=0)

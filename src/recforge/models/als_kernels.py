@@ -12,7 +12,7 @@ from numba import njit, prange
 __all__ = ["explicit_half_step", "implicit_cg_half_step"]
 
 
-@njit(parallel=True, nogil=True, cache=True)
+@njit(parallel=True, nogil=True, cache=True, fastmath=True)
 def implicit_cg_half_step(indptr, indices, confidence, X, Y, gram, reg, cg_steps):  # type: ignore[no-untyped-def]
     """Hu, Koren & Volinsky's weighted least squares for each row x_u, by conjugate gradient
     (Takács et al. 2011), warm-started from the current x_u:
@@ -20,30 +20,61 @@ def implicit_cg_half_step(indptr, indices, confidence, X, Y, gram, reg, cg_steps
         min_x Σ_i c_ui (p_ui − xᵀy_i)² + reg‖x‖²,  p_ui = 1 on observed entries, 0 elsewhere,
         c_ui = confidence on observed entries, 1 elsewhere.
     The system is (YᵀY + Yᵤᵀ(Cᵤ − I)Yᵤ + reg·I) x = Yᵤᵀ Cᵤ 1; `gram` = YᵀY [k, k] (float64).
-    X [n, k] float32 is updated in place; Y [m, k] float32.
+    X [n, k] float64 is updated in place; Y [m, k] float64. No allocation per entry.
     """
     n, k = X.shape
     for u in prange(n):
-        x = X[u].astype(np.float64)
-        r = -(gram @ x) - reg * x
+        x = np.empty(k)
+        r = np.empty(k)
+        p = np.empty(k)
+        Ap = np.empty(k)
+        for f in range(k):
+            x[f] = X[u, f]
+        for a in range(k):  # r = −(YᵀY + reg·I) x + Σ_i (c − (c − 1)·y_iᵀx) y_i
+            total = 0.0
+            for b in range(k):
+                total += gram[a, b] * x[b]
+            r[a] = -total - reg * x[a]
         for t in range(indptr[u], indptr[u + 1]):
-            y = Y[indices[t]].astype(np.float64)
+            i = indices[t]
             c = confidence[t]
-            r += (c - (c - 1.0) * (y @ x)) * y
-        p = r.copy()
-        rs_old = r @ r
+            dot = 0.0
+            for f in range(k):
+                dot += Y[i, f] * x[f]
+            weight = c - (c - 1.0) * dot
+            for f in range(k):
+                r[f] += weight * Y[i, f]
+        rs_old = 0.0
+        for f in range(k):
+            p[f] = r[f]
+            rs_old += r[f] * r[f]
         for _ in range(cg_steps):
             if rs_old < 1e-20:
                 break
-            Ap = gram @ p + reg * p
+            for a in range(k):
+                total = 0.0
+                for b in range(k):
+                    total += gram[a, b] * p[b]
+                Ap[a] = total + reg * p[a]
             for t in range(indptr[u], indptr[u + 1]):
-                y = Y[indices[t]].astype(np.float64)
-                Ap += (confidence[t] - 1.0) * (y @ p) * y
-            step = rs_old / (p @ Ap)
-            x += step * p
-            r -= step * Ap
-            rs_new = r @ r
-            p = r + (rs_new / rs_old) * p
+                i = indices[t]
+                dot = 0.0
+                for f in range(k):
+                    dot += Y[i, f] * p[f]
+                weight = (confidence[t] - 1.0) * dot
+                for f in range(k):
+                    Ap[f] += weight * Y[i, f]
+            pAp = 0.0
+            for f in range(k):
+                pAp += p[f] * Ap[f]
+            step = rs_old / pAp
+            rs_new = 0.0
+            for f in range(k):
+                x[f] += step * p[f]
+                r[f] -= step * Ap[f]
+                rs_new += r[f] * r[f]
+            for f in range(k):
+                p[f] = r[f] + (rs_new / rs_old) * p[f]
             rs_old = rs_new
         for f in range(k):
             X[u, f] = x[f]

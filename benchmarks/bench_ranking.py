@@ -1,0 +1,167 @@
+"""Ranking models vs implicit 0.7.3 on MovieLens 100K, implicit feedback, the same split.
+
+Every rating is an interaction. Each user's latest 20% go to test (per-user chronological
+holdout); the latest 20% of the rest form a validation slice for tuning. Both libraries try the
+same small grid on (fit part → validation), the best setting is refitted on the whole training
+part and scored on test. Both sides' top-100 lists are scored by the same code
+(recforge.evaluation.evaluate_recommendations), so the metrics cannot differ in definition.
+implicit runs in its own virtual environment (benchmarks/.peer-venv).
+
+    RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_ranking.py [--pairs ials,bpr]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import write_result
+from peers import HERE, peer_python
+from recforge.data import Interactions, load_movielens, user_split
+from recforge.evaluation import evaluate_recommendations, read_recommendations
+from recforge.models import get
+
+K = 100  # list length written by both sides
+
+# recforge model, implicit algorithm, and the grid as (recforge params, implicit params) pairs
+# that define the same model. implicit's ALS weighs an observed cell by alpha·r where recforge
+# (as Hu et al.) uses 1 + alpha·r, so recforge's alpha is implicit's minus 1 on 0/1 data.
+GRIDS: dict[str, tuple[str, str, list[tuple[dict[str, Any], dict[str, Any]]]]] = {
+    "ials": (
+        "ials",
+        "als",
+        [
+            ({"factors": f, "reg": r, "alpha": a - 1.0, "iterations": 15},
+             {"factors": f, "regularization": r, "alpha": a, "iterations": 15})
+            for f, r, a in itertools.product([32, 64], [0.01, 0.1, 1.0], [1.0, 10.0])
+        ],
+    ),
+    "bpr": (
+        "bpr",
+        "bpr",
+        [
+            ({"factors": f, "lr": lr, "reg": r, "epochs": 100},
+             {"factors": f, "learning_rate": lr, "regularization": r, "iterations": 100})
+            for f, lr, r in itertools.product([32, 64], [0.01, 0.05], [0.001, 0.01])
+        ],
+    ),
+    "itemknn": (
+        "itemknn",
+        "cosine",
+        [({"similarity": "cosine", "neighbors": n}, {"K": n}) for n in [20, 50, 100, 200]],
+    ),
+}  # fmt: skip
+
+
+def implicit_feedback() -> Interactions:
+    ratings = load_movielens("ml-100k").interactions
+    users, items, _ = ratings.coo()
+    raw_u, raw_i = ratings.user_ids.to_raw(users), ratings.item_ids.to_raw(items)
+    return Interactions.from_arrays(raw_u, raw_i, None, ratings.timestamps)
+
+
+def write_pairs(part: Interactions, path: Path) -> None:
+    users, items, _ = part.coo()
+    raw_u, raw_i = part.user_ids.to_raw(users), part.item_ids.to_raw(items)
+    path.write_text("".join(f"{u}\t{i}\n" for u, i in zip(raw_u, raw_i, strict=True)))
+
+
+def test_users(part: Interactions) -> list[str]:
+    users = part.user_ids.to_raw(part.matrix.nonzero()[0])
+    return sorted({str(u) for u in users})
+
+
+def ours(
+    name: str, params: dict[str, Any], train: Interactions, users: list[str]
+) -> tuple[dict[str, list[str]], float]:
+    model = get(name, seed=0, **params)
+    start = time.perf_counter()
+    model.fit(train)
+    seconds = time.perf_counter() - start
+    index = train.user_ids.to_index(users)
+    ids, _ = model.recommend(index, k=K)
+    raw = train.item_ids.to_raw(ids.clip(0))
+    lists = {u: [str(i) for i, j in zip(row, ids_row, strict=True) if j >= 0]
+             for u, row, ids_row in zip(users, raw, ids, strict=True)}  # fmt: skip
+    return lists, seconds
+
+
+def theirs(
+    algorithm: str, params: dict[str, Any], train_file: Path, users: list[str], tmp: Path
+) -> tuple[dict[str, list[str]], float]:
+    users_file, out = tmp / "users.txt", tmp / "peer-recs.tsv"
+    users_file.write_text("\n".join(users) + "\n")
+    worker = HERE / "peers" / "implicit_rank.py"
+    done = subprocess.run(
+        [str(peer_python()), str(worker), algorithm, json.dumps(params), str(train_file),
+         str(users_file), str(out), str(K)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return read_recommendations(out), float(json.loads(done.stdout)["fit_seconds"])
+
+
+def ndcg(lists: dict[str, list[str]], test: Interactions, train: Interactions) -> float:
+    result = evaluate_recommendations(lists, test, train=train, k=[10], metrics=["ndcg"])
+    return float(result.as_dict()["ndcg@10"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", default=",".join(GRIDS), help="comma-separated")
+    args = parser.parse_args()
+    data = implicit_feedback()
+    outer = user_split(data, test=0.2, order="time")
+    inner = user_split(outer.train, test=0.2, order="time")
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        fit_file, train_file = tmp / "fit.tsv", tmp / "train.tsv"
+        write_pairs(inner.train, fit_file)
+        write_pairs(outer.train, train_file)
+        valid_users, final_users = test_users(inner.test), test_users(outer.test)
+        for pair in [p.strip() for p in args.pairs.split(",") if p.strip()]:
+            model, algorithm, grid = GRIDS[pair]
+            tuning = []
+            for mine, peer in grid:
+                lists, _ = ours(model, mine, inner.train, valid_users)
+                peer_lists, _ = theirs(algorithm, peer, fit_file, valid_users, tmp)
+                tuning.append(
+                    {
+                        "recforge": mine,
+                        "implicit": peer,
+                        "recforge_valid_ndcg": ndcg(lists, inner.test, inner.train),
+                        "implicit_valid_ndcg": ndcg(peer_lists, inner.test, inner.train),
+                    }
+                )
+            best_mine = max(tuning, key=lambda t: t["recforge_valid_ndcg"])["recforge"]
+            best_peer = max(tuning, key=lambda t: t["implicit_valid_ndcg"])["implicit"]
+            lists, seconds = ours(model, best_mine, outer.train, final_users)
+            peer_lists, peer_seconds = theirs(algorithm, best_peer, train_file, final_users, tmp)
+            ours_ndcg = ndcg(lists, outer.test, outer.train)
+            peer_ndcg = ndcg(peer_lists, outer.test, outer.train)
+            results[pair] = {
+                "implicit_algorithm": algorithm,
+                "best": {"recforge": best_mine, "implicit": best_peer},
+                "test_ndcg@10": {"recforge": ours_ndcg, "implicit": peer_ndcg},
+                "fit_seconds": {"recforge": seconds, "implicit": peer_seconds},
+                "tuning": tuning,
+            }
+            print(
+                f"{pair:<8} vs implicit {algorithm:<7} NDCG@10 {ours_ndcg:.4f} vs {peer_ndcg:.4f}"
+                f"   fit {seconds:.2f} s vs {peer_seconds:.2f} s   best {best_mine} / {best_peer}"
+            )
+    path = write_result(
+        "ranking_implicit",
+        {"dataset": "ml-100k", "split": "per-user chronological 80/20, valid 20%", **results},
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

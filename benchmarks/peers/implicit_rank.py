@@ -1,0 +1,64 @@
+"""Worker run inside the peer venv: fit one implicit 0.7.3 model, write top-k lists.
+
+python implicit_rank.py ALGORITHM PARAMS_JSON TRAIN_TSV USERS_FILE OUT_TSV K
+    ALGORITHM: als | bpr | cosine. TRAIN_TSV: "user<TAB>item" lines (raw ids). USERS_FILE: one
+    raw user id per line. OUT_TSV gets "user<TAB>item,item,…" (train items filtered out).
+Prints {"fit_seconds": …} as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def main() -> None:
+    algorithm, params_json, train_path, users_path, out_path, k = sys.argv[1:7]
+    params = json.loads(params_json)
+    lines = Path(train_path).read_text().splitlines()
+    pairs = [line.split("\t")[:2] for line in lines if line]
+    users = sorted({u for u, _ in pairs})
+    items = sorted({i for _, i in pairs})
+    user_index = {u: n for n, u in enumerate(users)}
+    item_index = {i: n for n, i in enumerate(items)}
+    rows = np.array([user_index[u] for u, _ in pairs])
+    cols = np.array([item_index[i] for _, i in pairs])
+    matrix = sp.csr_matrix(
+        (np.ones(len(pairs), dtype=np.float32), (rows, cols)), shape=(len(users), len(items))
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    if algorithm == "als":
+        from implicit.als import AlternatingLeastSquares
+
+        model = AlternatingLeastSquares(random_state=0, **params)
+    elif algorithm == "bpr":
+        from implicit.bpr import BayesianPersonalizedRanking
+
+        model = BayesianPersonalizedRanking(random_state=0, **params)
+    elif algorithm == "cosine":
+        from implicit.nearest_neighbours import CosineRecommender
+
+        model = CosineRecommender(**params)
+    else:
+        raise SystemExit(f"unknown algorithm {algorithm!r}")
+    start = time.perf_counter()
+    model.fit(matrix, show_progress=False)
+    fit_seconds = time.perf_counter() - start
+    listed = Path(users_path).read_text().split()
+    wanted = [u for u in listed if u in user_index]
+    ids = np.array([user_index[u] for u in wanted])
+    top, _ = model.recommend(ids, matrix[ids], N=int(k), filter_already_liked_items=True)
+    with open(out_path, "w") as out:
+        for u, row in zip(wanted, top, strict=True):
+            out.write(f"{u}\t{','.join(items[j] for j in row if j >= 0)}\n")
+    print(json.dumps({"fit_seconds": fit_seconds}))
+
+
+if __name__ == "__main__":
+    main()
