@@ -287,6 +287,14 @@ def train(
     header: HeaderOpt = None,
     duplicates: DuplicatesOpt = "last",
     on_bad_lines: BadLinesOpt = "error",
+    item_features: Annotated[
+        str | None,
+        typer.Option(
+            "--item-features",
+            help="MovieLens dataset name or folder whose item features (genres, year, title) "
+            "feature-based models such as 'content' use; default: --data, when it is one.",
+        ),
+    ] = None,
 ) -> None:
     """Train a model on interactions and save it (no pickle) to DIR/model.npz."""
     from recforge.models import get
@@ -305,8 +313,11 @@ def train(
                 _data_warning(),
                 stacklevel=1,
             )
+    features = (
+        _item_features(item_features or data, model) if estimator.uses_item_features else None
+    )
     start = time.perf_counter()
-    estimator.fit(train_data, valid_data)
+    estimator.fit(train_data, valid_data, item_features=features)
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     path = out / "model.npz"
@@ -315,6 +326,20 @@ def train(
         f"trained {model} on {train_data.nnz:,} interactions "
         f"({train_data.n_users:,} users × {train_data.n_items:,} items) in {seconds:.2f}s → {path}"
     )
+
+
+def _item_features(source: str, model: str) -> Any:
+    """The item FeatureTable of a MovieLens dataset (name or folder)."""
+    from recforge.data import load_movielens
+    from recforge.errors import DataError, DatasetNotFoundError
+
+    try:
+        return load_movielens(source).item_features
+    except (DataError, DatasetNotFoundError):
+        raise ParameterError(
+            f"model {model!r} learns from item features: pass --item-features with a MovieLens "
+            f"dataset name or folder (got {source!r}, which is not one)"
+        ) from None
 
 
 def _data_warning() -> type[Warning]:

@@ -273,3 +273,32 @@ def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: ")
     assert "Traceback" not in proc.stderr
+
+
+def test_feature_models_need_a_movielens_feature_source(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    code, _, err = run(
+        capsys, "train", "--data", str(ratings_file), "--model", "content",
+        "--out", str(tmp_path / "m"),
+    )  # fmt: skip
+    assert_one_line_error(code, err, "learns from item features", "--item-features")
+
+
+@pytest.mark.ml100k
+def test_content_trains_on_a_split_with_movielens_features(
+    capsys: pytest.CaptureFixture[str], ml100k_dir: Path, tmp_path: Path
+) -> None:
+    splits = tmp_path / "splits"
+    assert run(capsys, "split", str(ml100k_dir), "--out", str(splits))[0] == 0
+    code, out, err = run(
+        capsys, "train", "--data", str(splits / "train.tsv"), "--model", "content",
+        "--item-features", str(ml100k_dir), "--out", str(tmp_path / "m"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "trained content" in out
+    code, out, _ = run(
+        capsys, "evaluate", str(tmp_path / "m"), "--test", str(splits / "test.tsv"), "--json"
+    )
+    assert code == 0
+    assert json.loads(out)["ndcg@10"] > 0.02

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from recforge import load
-from recforge.data import Interactions
+from recforge.data import Feature, FeatureTable, Interactions
 from recforge.errors import NotFittedError, ParameterError
 from recforge.models import get, model_class
 
@@ -45,8 +45,24 @@ def assert_scores_close(got: np.ndarray, expected: np.ndarray) -> None:
     np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-6, atol=1e-6 * scale)
 
 
+def checkerboard_features() -> FeatureTable:
+    """Item features for the checkerboard: a parity category, a multi-hot set and a title."""
+    return FeatureTable(
+        checkerboard().item_ids,
+        [
+            Feature.categorical("parity", ["even" if i % 2 == 0 else "odd" for i in range(6)]),
+            Feature.multi_hot("tags", [["low"] if i < 3 else ["high"] for i in range(6)]),
+            Feature.text(
+                "title", [f"film {'even' if i % 2 == 0 else 'odd'} {i}" for i in range(6)]
+            ),
+        ],
+    )
+
+
 def fitted(name: str, data: Interactions | None = None, **params: Any) -> Any:
-    return get(name, **params).fit(data if data is not None else checkerboard())
+    model = get(name, **params)
+    features = checkerboard_features() if model.uses_item_features else None
+    return model.fit(data if data is not None else checkerboard(), item_features=features)
 
 
 def check_batch_equals_single(name: str) -> None:

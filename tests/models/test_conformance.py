@@ -172,6 +172,26 @@ def _bpmf_answer(model: Any) -> None:
     assert seeded.predict([u], [i])[0] == pytest.approx(expected, abs=1e-5)
 
 
+def _content_answer(model: Any) -> None:
+    # Blocks, each a unit vector: parity one-hot, tags one-hot, title tf-idf over the words in
+    # ≥ 2 titles ("film" in all 6: idf 1; "even"/"odd" in 3: idf ln(7/4) + 1; digits dropped).
+    idf = np.log(7 / 4) + 1
+    title = np.array([1.0, idf]) / np.hypot(1.0, idf)
+    vectors = []
+    for i in range(6):
+        parity = [1.0, 0.0] if i % 2 == 0 else [0.0, 1.0]
+        tags = [0.0, 1.0] if i < 3 else [1.0, 0.0]  # vocabulary in first-seen order: low, high
+        words = [title[0], title[1], 0.0] if i % 2 == 0 else [title[0], 0.0, title[1]]
+        vectors.append(np.array(parity + tags[::-1] + words) / np.sqrt(3))
+    V = np.array(vectors)
+    R = checkerboard().matrix.toarray()
+    rated = R > 0
+    means = R.sum(axis=1) / rated.sum(axis=1)
+    W = np.where(rated, np.maximum(R - means[:, None], 0.0), 0.0)
+    expected = W @ V @ V.T
+    np.testing.assert_allclose(model.score(np.arange(6)), expected, atol=1e-5)
+
+
 KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "popularity": _popularity_answer,
     "bias": _bias_answer,
@@ -180,6 +200,7 @@ KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "nmf": _nmf_answer,
     "itemknn": _knn_answer("itemknn"),
     "ease": _ease_answer,
+    "content": _content_answer,
     "puresvd": _puresvd_answer,
     "bpr": _bpr_answer,
     "bpmf": _bpmf_answer,
@@ -197,6 +218,7 @@ BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
     "puresvd": [{"factors": 0}, {"factors": 2.5}, {"seed": "s"}],
     "bpr": [{"epochs": 0}, {"lr": 0.0}, {"reg": -0.1}, {"factors": None}],
     "bpmf": [{"samples": 0}, {"burn_in": -1}, {"alpha": 0.0}, {"beta0": "x"}],
+    "content": [{"text_weight": -1.0}, {"min_df": 0}, {"seed": 0.5}],
     "ease": [{"reg": 0.0}, {"reg": "big"}, {"seed": -3}],
     "ials": [{"factors": 0}, {"alpha": -1.0}, {"cg_steps": 0}, {"init_std": 0.0}],
     "als": [{"reg": 0.0}, {"weighted_reg": "yes"}, {"iterations": 0}, {"reg_bias": -1.0}],

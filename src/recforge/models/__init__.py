@@ -8,6 +8,7 @@ from recforge.models.base import Recommender
 from recforge.models.baseline import BiasBaseline
 from recforge.models.bpmf import BPMF
 from recforge.models.bpr import BPR
+from recforge.models.content import ContentBased
 from recforge.models.ease import EASE
 from recforge.models.knn import ItemKNN, UserKNN
 from recforge.models.mf import NMF, BiasedMF, SVDpp
@@ -25,6 +26,7 @@ __all__ = [
     "PMF",
     "BiasBaseline",
     "BiasedMF",
+    "ContentBased",
     "ItemKNN",
     "Popularity",
     "PureSVD",

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from recforge._topk import topk_padded
 from recforge._validation import check_int
+from recforge.data.features import FeatureTable
 from recforge.data.idmap import IdMap
 from recforge.data.interactions import Interactions
 from recforge.errors import DataError, NotFittedError, ParameterError, UnsupportedOperationError
@@ -39,6 +40,7 @@ class Recommender(ABC):
     description: ClassVar[str] = ""
     predicts_ratings: ClassVar[bool] = False
     supports_history: ClassVar[bool] = False
+    uses_item_features: ClassVar[bool] = False  # fit needs item_features=
     _learned: ClassVar[tuple[str, ...]] = ()
 
     user_ids_: IdMap
@@ -84,8 +86,18 @@ class Recommender(ABC):
         """Raise DataError when the training data does not suit the model (called by `fit`)."""
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, train: Interactions, valid: Interactions | None = None) -> Self:
-        """Learn from `train`; `valid` (same id maps) is used by models that early-stop."""
+    def fit(
+        self,
+        train: Interactions,
+        valid: Interactions | None = None,
+        *,
+        item_features: FeatureTable | None = None,
+    ) -> Self:
+        """Learn from `train`; `valid` (same id maps) is used by models that early-stop.
+
+        item_features: a FeatureTable of the items (any id map: it is aligned to train's), for
+        models with `uses_item_features`; other models ignore it.
+        """
         if not isinstance(train, Interactions):
             raise DataError(
                 f"fit expects recforge Interactions, got {type(train).__name__}; build them with "
@@ -104,6 +116,14 @@ class Recommender(ABC):
             )
         self._validate_params()
         self._check_training_data(train)
+        self._item_features: FeatureTable | None = None
+        if self.uses_item_features:
+            if not isinstance(item_features, FeatureTable):
+                raise DataError(
+                    f"{type(self).__name__} learns from item features: pass "
+                    "item_features=<FeatureTable> to fit (e.g. load_movielens(...).item_features)"
+                )
+            self._item_features = item_features.align(train.item_ids)
         self.user_ids_ = train.user_ids
         self.item_ids_ = train.item_ids
         self.n_users_ = train.n_users
