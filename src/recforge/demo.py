@@ -26,8 +26,12 @@ class LeaderboardRow:
     fit_seconds: float
 
 
-def leaderboard(data: Interactions, seed: int = 0) -> tuple[list[LeaderboardRow], Any]:
+def leaderboard(
+    data: Interactions, seed: int = 0, item_features: Any = None
+) -> tuple[list[LeaderboardRow], Any]:
     """Fit every registered model on a per-user 80/20 split and score it with full ranking.
+
+    item_features: a FeatureTable for the models that need one (they are skipped without it).
 
     Returns (rows sorted by NDCG@10, best fitted model).
     """
@@ -40,8 +44,10 @@ def leaderboard(data: Interactions, seed: int = 0) -> tuple[list[LeaderboardRow]
     fitted: dict[str, Any] = {}
     for name in available():
         model = get(name, seed=seed)
+        if model.uses_item_features and item_features is None:
+            continue
         start = time.perf_counter()
-        model.fit(parts.train)
+        model.fit(parts.train, item_features=item_features)
         seconds = time.perf_counter() - start
         metrics = ["ndcg", "recall", "coverage"]
         if model.predicts_ratings and data.explicit:
@@ -73,7 +79,7 @@ def run_demo(dataset: str = "ml-100k", seed: int = 0, console: Console | None = 
         "full ranking over unseen items"
     )
     movielens = load_movielens(dataset)
-    rows, model = leaderboard(movielens.interactions, seed)
+    rows, model = leaderboard(movielens.interactions, seed, movielens.item_features)
     table = Table(title="Leaderboard")
     for column in ("model", "RMSE", "NDCG@10", "Recall@20", "Coverage@10", "fit (s)"):
         table.add_column(column, justify="left" if column == "model" else "right")

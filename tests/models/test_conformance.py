@@ -21,6 +21,7 @@ from .conformance import (
     check_save_load,
     check_seed_reproduces,
     checkerboard,
+    fitted,
 )
 from .reference_als import reference_explicit_als, reference_ials
 from .reference_knn import dense_similarity, knn_baseline_estimate
@@ -192,6 +193,24 @@ def _content_answer(model: Any) -> None:
     np.testing.assert_allclose(model.score(np.arange(6)), expected, atol=1e-5)
 
 
+def _hybrid_answer(model: Any) -> None:
+    def z(rows: np.ndarray) -> np.ndarray:
+        rows = rows.astype(np.float64)
+        return (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True)
+
+    users = np.arange(6)
+    content = fitted("content").score(users)
+    # Every checkerboard user has 2–3 interactions, under the default threshold of 5.
+    assert model.sources(users).tolist() == ["content"] * 6
+    np.testing.assert_allclose(model.score(users), z(content), atol=1e-5)
+    blended = fitted("hybrid", cf="popularity", weight=0.25, min_user_interactions=1)
+    counts = np.tile(checkerboard().item_counts(), (6, 1))
+    np.testing.assert_allclose(
+        blended.score(users), 0.25 * z(counts) + 0.75 * z(content), atol=1e-5
+    )
+    assert blended.recommend_explained([0], k=2).source.tolist() == ["blend"]
+
+
 KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "popularity": _popularity_answer,
     "bias": _bias_answer,
@@ -201,6 +220,7 @@ KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "itemknn": _knn_answer("itemknn"),
     "ease": _ease_answer,
     "content": _content_answer,
+    "hybrid": _hybrid_answer,
     "puresvd": _puresvd_answer,
     "bpr": _bpr_answer,
     "bpmf": _bpmf_answer,
@@ -218,6 +238,12 @@ BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
     "puresvd": [{"factors": 0}, {"factors": 2.5}, {"seed": "s"}],
     "bpr": [{"epochs": 0}, {"lr": 0.0}, {"reg": -0.1}, {"factors": None}],
     "bpmf": [{"samples": 0}, {"burn_in": -1}, {"alpha": 0.0}, {"beta0": "x"}],
+    "hybrid": [
+        {"cf": "hybrid"},
+        {"cf_params": [1]},
+        {"weight": 1.5},
+        {"min_user_interactions": -1},
+    ],
     "content": [{"text_weight": -1.0}, {"min_df": 0}, {"seed": 0.5}],
     "ease": [{"reg": 0.0}, {"reg": "big"}, {"seed": -3}],
     "ials": [{"factors": 0}, {"alpha": -1.0}, {"cg_steps": 0}, {"init_std": 0.0}],

@@ -10,6 +10,7 @@ from recforge.models.bpmf import BPMF
 from recforge.models.bpr import BPR
 from recforge.models.content import ContentBased
 from recforge.models.ease import EASE
+from recforge.models.hybrid import Hybrid
 from recforge.models.knn import ItemKNN, UserKNN
 from recforge.models.mf import NMF, BiasedMF, SVDpp
 from recforge.models.popularity import Popularity
@@ -27,6 +28,7 @@ __all__ = [
     "BiasBaseline",
     "BiasedMF",
     "ContentBased",
+    "Hybrid",
     "ItemKNN",
     "Popularity",
     "PureSVD",
