@@ -54,3 +54,11 @@ def test_a_new_user_gets_content_from_a_history() -> None:
     model = get("hybrid", cf="ease").fit(data, item_features=features)
     ids, _ = model.recommend_for_history([2, 3], k=1)
     assert ids[0, 0] == 7  # the only unseen "b" item
+
+
+def test_cf_params_reach_the_cf_model_and_may_set_its_seed() -> None:
+    data, features = shop()
+    model = get("hybrid", cf="bpr", cf_params={"epochs": 3, "seed": 7, "factors": 4}, seed=1)
+    model.fit(data, item_features=features)
+    assert model._cf.get_params()["seed"] == 7
+    assert model._cf.item_factors_.shape == (8, 4)

@@ -131,6 +131,7 @@ class Recommender(ABC):
         self.seen_ = train.binary()
         self.explicit_ = train.explicit
         self._fit(train, valid)
+        self._item_features = None  # used while fitting only; not kept alive by the model
         return self
 
     @abstractmethod

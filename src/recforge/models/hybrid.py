@@ -97,7 +97,7 @@ class Hybrid(Recommender):
         self._new_cf()  # an unknown model or parameter fails before any fitting
 
     def _new_cf(self) -> Recommender:
-        return get(self.cf, seed=self.seed, **(self.cf_params or {}))
+        return get(self.cf, **{"seed": self.seed, **(self.cf_params or {})})
 
     def _fit(self, train: Interactions, valid: Interactions | None) -> None:
         self._cf = self._new_cf().fit(train, valid)
