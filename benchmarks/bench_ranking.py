@@ -1,11 +1,12 @@
-"""Ranking models vs implicit 0.7.3 on MovieLens 100K, implicit feedback, the same split.
+"""Ranking models vs implicit 0.7.3 and RecBole 1.2.1 (EASE) on MovieLens 100K, implicit
+feedback, the same split.
 
 Every rating is an interaction. Each user's latest 20% go to test (per-user chronological
 holdout); the latest 20% of the rest form a validation slice for tuning. Both libraries try the
 same small grid on (fit part → validation), the best setting is refitted on the whole training
 part and scored on test. Both sides' top-100 lists are scored by the same code
 (recforge.evaluation.evaluate_recommendations), so the metrics cannot differ in definition.
-implicit runs in its own virtual environment (benchmarks/.peer-venv).
+The peers run in their own virtual environment (benchmarks/.peer-venv).
 
     RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_ranking.py [--pairs ials,bpr]
 """
@@ -56,6 +57,11 @@ GRIDS: dict[str, tuple[str, str, list[tuple[dict[str, Any], dict[str, Any]]]]] =
         "cosine",
         [({"similarity": "cosine", "neighbors": n}, {"K": n}) for n in [20, 50, 100, 200]],
     ),
+    "ease": (
+        "ease",
+        "recbole-ease",
+        [({"reg": r}, {"reg_weight": r}) for r in [100.0, 250.0, 500.0]],
+    ),
 }  # fmt: skip
 
 
@@ -97,13 +103,15 @@ def theirs(
 ) -> tuple[dict[str, list[str]], float]:
     users_file, out = tmp / "users.txt", tmp / "peer-recs.tsv"
     users_file.write_text("\n".join(users) + "\n")
-    worker = HERE / "peers" / "implicit_rank.py"
+    files = [str(train_file), str(users_file), str(out), str(K)]
+    if algorithm == "recbole-ease":
+        command = [str(HERE / "peers" / "recbole_ease.py"), str(params["reg_weight"]), *files]
+    else:
+        command = [str(HERE / "peers" / "implicit_rank.py"), algorithm, json.dumps(params), *files]
     done = subprocess.run(
-        [str(peer_python()), str(worker), algorithm, json.dumps(params), str(train_file),
-         str(users_file), str(out), str(K)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return read_recommendations(out), float(json.loads(done.stdout)["fit_seconds"])
+        [str(peer_python()), *command], capture_output=True, text=True, check=True
+    )
+    return read_recommendations(out), float(json.loads(done.stdout.splitlines()[-1])["fit_seconds"])
 
 
 def ndcg(lists: dict[str, list[str]], test: Interactions, train: Interactions) -> float:
@@ -134,33 +142,33 @@ def main() -> None:
                 tuning.append(
                     {
                         "recforge": mine,
-                        "implicit": peer,
+                        "peer": peer,
                         "recforge_valid_ndcg": ndcg(lists, inner.test, inner.train),
-                        "implicit_valid_ndcg": ndcg(peer_lists, inner.test, inner.train),
+                        "peer_valid_ndcg": ndcg(peer_lists, inner.test, inner.train),
                     }
                 )
             best_mine = max(tuning, key=lambda t: t["recforge_valid_ndcg"])["recforge"]
-            best_peer = max(tuning, key=lambda t: t["implicit_valid_ndcg"])["implicit"]
+            best_peer = max(tuning, key=lambda t: t["peer_valid_ndcg"])["peer"]
             lists, seconds = ours(model, best_mine, outer.train, final_users)
             peer_lists, peer_seconds = theirs(algorithm, best_peer, train_file, final_users, tmp)
             ours_ndcg = ndcg(lists, outer.test, outer.train)
             peer_ndcg = ndcg(peer_lists, outer.test, outer.train)
             results[pair] = {
-                "implicit_algorithm": algorithm,
-                "best": {"recforge": best_mine, "implicit": best_peer},
-                "test_ndcg@10": {"recforge": ours_ndcg, "implicit": peer_ndcg},
-                "fit_seconds": {"recforge": seconds, "implicit": peer_seconds},
+                "peer_algorithm": algorithm,
+                "best": {"recforge": best_mine, "peer": best_peer},
+                "test_ndcg@10": {"recforge": ours_ndcg, "peer": peer_ndcg},
+                "fit_seconds": {"recforge": seconds, "peer": peer_seconds},
                 "tuning": tuning,
             }
             print(
-                f"{pair:<8} vs implicit {algorithm:<7} NDCG@10 {ours_ndcg:.4f} vs {peer_ndcg:.4f}"
+                f"{pair:<8} vs {algorithm:<13} NDCG@10 {ours_ndcg:.4f} vs {peer_ndcg:.4f}"
                 f"   fit {seconds:.2f} s vs {peer_seconds:.2f} s   best {best_mine} / {best_peer}"
             )
-    saved = HERE / "results" / "ranking_implicit.json"
+    saved = HERE / "results" / "ranking.json"
     previous = json.loads(saved.read_text()) if saved.exists() else {}
     kept = {pair: previous[pair] for pair in GRIDS if pair in previous and pair not in results}
     path = write_result(
-        "ranking_implicit",
+        "ranking",
         {
             "dataset": "ml-100k",
             "split": "per-user chronological 80/20, valid 20%",
