@@ -1,8 +1,9 @@
 """Worker run inside the peer venv: fit one implicit 0.7.3 model, write top-k lists.
 
 python implicit_rank.py ALGORITHM PARAMS_JSON TRAIN_TSV USERS_FILE OUT_TSV K
-    ALGORITHM: als | bpr | cosine. TRAIN_TSV: "user<TAB>item" lines (raw ids). USERS_FILE: one
-    raw user id per line. OUT_TSV gets "user<TAB>item,item,…" (train items filtered out).
+    ALGORITHM: als | bpr | cosine; PARAMS_JSON may hold random_state (default 0).
+    TRAIN_TSV: "user<TAB>item" lines (raw ids). USERS_FILE: one raw user id per line.
+    OUT_TSV gets "user<TAB>item,item,…" (train items filtered out).
 Prints {"fit_seconds": …} as JSON.
 """
 
@@ -20,6 +21,7 @@ import scipy.sparse as sp
 def main() -> None:
     algorithm, params_json, train_path, users_path, out_path, k = sys.argv[1:7]
     params = json.loads(params_json)
+    seed = int(params.pop("random_state", 0))
     lines = Path(train_path).read_text().splitlines()
     pairs = [line.split("\t")[:2] for line in lines if line]
     users = sorted({u for u, _ in pairs})
@@ -36,11 +38,11 @@ def main() -> None:
     if algorithm == "als":
         from implicit.als import AlternatingLeastSquares
 
-        model = AlternatingLeastSquares(random_state=0, **params)
+        model = AlternatingLeastSquares(random_state=seed, **params)
     elif algorithm == "bpr":
         from implicit.bpr import BayesianPersonalizedRanking
 
-        model = BayesianPersonalizedRanking(random_state=0, **params)
+        model = BayesianPersonalizedRanking(random_state=seed, **params)
     elif algorithm == "cosine":
         from implicit.nearest_neighbours import CosineRecommender
 
