@@ -42,9 +42,9 @@ GRIDS: dict[str, tuple[str, str, list[tuple[dict[str, Any], dict[str, Any]]]]] =
         "ials",
         "als",
         [
-            ({"factors": f, "reg": r, "alpha": a - 1.0, "iterations": 15},
-             {"factors": f, "regularization": r, "alpha": a, "iterations": 15})
-            for f, r, a in itertools.product([32, 64], [0.01, 0.1, 1.0], [1.0, 10.0])
+            ({"factors": f, "reg": r, "alpha": a - 1.0, "iterations": n},
+             {"factors": f, "regularization": r, "alpha": a, "iterations": n})
+            for f, r, a, n in itertools.product([32, 64], [0.01, 0.1, 1.0], [1.0, 10.0], [15, 30])
         ],
     ),
     "bpr": (
