@@ -302,3 +302,25 @@ def test_content_trains_on_a_split_with_movielens_features(
     )
     assert code == 0
     assert json.loads(out)["ndcg@10"] > 0.02
+
+
+@pytest.mark.ml100k
+def test_a_hybrid_takes_its_cf_model_and_parameters_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], ml100k_dir: Path, tmp_path: Path
+) -> None:
+    model_dir = tmp_path / "hybrid"
+    code, _, err = run(
+        capsys, "train", "--data", str(ml100k_dir), "--model", "hybrid", "--param", "cf=ials",
+        "--param", "cf_params={'factors': 8, 'iterations': 2}", "--out", str(model_dir),
+    )  # fmt: skip
+    assert code == 0, err
+    from recforge import load
+
+    model = load(model_dir)
+    assert model.cf_params == {"factors": 8, "iterations": 2}
+    assert model._cf.item_factors_.shape[1] == 8
+    code, _, err = run(
+        capsys, "train", "--data", str(ml100k_dir), "--model", "hybrid", "--param", "cf=nope",
+        "--out", str(model_dir),
+    )  # fmt: skip
+    assert_one_line_error(code, err, "Hybrid's CF model (cf='nope')", "unknown model 'nope'")

@@ -94,7 +94,10 @@ class Hybrid(Recommender):
         check_int(self.min_user_interactions, "min_user_interactions", "Hybrid", low=0)
         check_int(self.min_item_interactions, "min_item_interactions", "Hybrid", low=0)
         check_seed(self.seed, "seed", "Hybrid")
-        self._new_cf()  # an unknown model or parameter fails before any fitting
+        try:
+            self._new_cf()  # an unknown model or parameter fails before any fitting
+        except ParameterError as exc:
+            raise ParameterError(f"Hybrid's CF model (cf={self.cf!r}): {exc}") from None
 
     def _new_cf(self) -> Recommender:
         return get(self.cf, **{"seed": self.seed, **(self.cf_params or {})})
