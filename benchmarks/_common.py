@@ -45,6 +45,13 @@ def machine() -> dict[str, Any]:
     }
 
 
+def read_result(name: str) -> dict[str, Any]:
+    """benchmarks/results/<name>.json as written by `write_result`, or {} when absent (so a run
+    of some cases can keep the figures of the others)."""
+    path = RESULTS / f"{name}.json"
+    return dict(json.loads(path.read_text())) if path.exists() else {}
+
+
 def write_result(name: str, payload: dict[str, Any]) -> Path:
     """Write benchmarks/results/<name>.json and return its path."""
     RESULTS.mkdir(exist_ok=True)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import write_result
+from _common import read_result, write_result
 from peers import HERE, peer_python
 from recforge.data import Interactions, load_movielens, user_split
 from recforge.evaluation import evaluate_recommendations, read_recommendations
@@ -187,8 +187,7 @@ def main() -> None:
                 f" (mean of {len(seeds)} seed{'s' if len(seeds) > 1 else ''})"
                 f"   fit {seconds:.2f} s vs {peer_seconds:.2f} s   best {best_mine} / {best_peer}"
             )
-    saved = HERE / "results" / "ranking.json"
-    previous = json.loads(saved.read_text()) if saved.exists() else {}
+    previous = read_result("ranking")
     kept = {pair: previous[pair] for pair in GRIDS if pair in previous and pair not in results}
     path = write_result(
         "ranking",

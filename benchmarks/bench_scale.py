@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from _common import peak_rss_mb, write_result
-from peers import HERE, peer_python
+from _common import peak_rss_mb, read_result, write_result
+from peers import peer_python
 
 N_USERS, N_ITEMS = 138_493, 26_744
 FACTORS, ITERATIONS = 64, 15
@@ -104,8 +104,7 @@ def main() -> None:
                 f"{run:<9} {results[run]['seconds']:7.1f} s   peak RSS "
                 f"{results[run]['peak_rss_mib']:7.0f} MiB"
             )
-    saved = HERE / "results" / "scale.json"
-    previous = json.loads(saved.read_text()) if saved.exists() else {}
+    previous = read_result("scale")
     if previous.get("interactions") == results["interactions"]:  # keep the runs not redone
         results = {**{k: v for k, v in previous.items() if k != "machine"}, **results}
     if "ials" in results and "implicit" in results:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import write_result
+from _common import read_result, write_result
 from peers import HERE, peer_python
 from recforge.data import Interactions, kfold, load_movielens
 from recforge.evaluation import mae, rmse
@@ -30,7 +30,6 @@ from recforge.models import get
 
 # recforge model → the Surprise algorithm it is compared with (see peers/surprise_fit.py);
 # None: Surprise has no such model, recforge's figures are reported alone.
-RESULTS_FILE = Path(__file__).resolve().parent / "results" / "surprise.json"
 PEERS: dict[str, str | None] = {
     "bias": "baseline",
     "svd": "svd",
@@ -143,8 +142,10 @@ def main() -> None:
                     f" fit+predict {results[name]['fit_plus_predict_speedup']:.1f}×)"
                 )
             print(line)
-    previous = RESULTS_FILE.exists() and json.loads(RESULTS_FILE.read_text()).get("models")
-    merged = {**(previous or {}), **results}  # a run of some models keeps the others' figures
+    merged = {
+        **read_result("surprise").get("models", {}),
+        **results,
+    }  # a run of some models keeps the others' figures
     path = write_result(
         "surprise",
         {"dataset": "ml-100k", "folds": args.folds, "seed": args.seed, "models": merged},

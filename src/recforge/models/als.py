@@ -7,17 +7,16 @@ other side fixed, in parallel (see `als_kernels`).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from recforge._topk import topk_padded
 from recforge._validation import check_bool, check_float, check_int, check_seed
 from recforge.data.interactions import Interactions
 from recforge.errors import DataError
 from recforge.models.base import Recommender
-from recforge.models.factors import cosine_neighbours
+from recforge.models.factors import cosine_rows
 from recforge.models.mf import _RatingFactorModel
 from recforge.models.registry import register
 
@@ -115,28 +114,19 @@ class IALS(Recommender):
         Y = self.item_factors_ if items is None else self.item_factors_[items]
         return self.user_factors_[users] @ Y.T
 
-    def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Items closest by the cosine of their factors (the item itself excluded)."""
-        self._check_fitted("similar_items")
-        k = check_int(k, "k", "similar_items", low=1)
-        return cosine_neighbours(self.item_factors_, self._as_items(items, "similar_items"), k)
+    def _item_similarities(self, items: np.ndarray) -> np.ndarray:
+        """The cosine of the item factors."""
+        return cosine_rows(self.item_factors_, items)
 
-    def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k for a new user who interacted once with each of `items` (indices): the user's
-        factors are solved exactly with the item factors fixed. Returns ids/scores [1, k]."""
-        self._check_fitted("recommend_for_history")
-        k = check_int(k, "k", "recommend_for_history", low=1)
-        history = np.unique(self._as_items(items, "recommend_for_history"))
-        if history.size == 0:
-            raise DataError("recommend_for_history needs at least one item of the new user")
+    def _history_scores(self, history: np.ndarray) -> np.ndarray:
+        """Fold-in: the new user's factors solved exactly with the item factors fixed, each
+        history item observed once."""
         Y = self.item_factors_.astype(np.float64)
         Yh = Y[history]
         c = 1.0 + float(self.alpha)
         A = Y.T @ Y + (c - 1.0) * (Yh.T @ Yh) + float(self.reg) * np.eye(Y.shape[1])
         x = np.linalg.solve(A, c * Yh.sum(axis=0))
-        scores = (self.item_factors_ @ x.astype(np.float32))[None, :]
-        scores[0, history] = -np.inf
-        return topk_padded(scores, k)
+        return self.item_factors_ @ x.astype(np.float32)
 
 
 class _ExplicitALSBase(_RatingFactorModel):

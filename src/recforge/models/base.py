@@ -245,19 +245,45 @@ class Recommender(ABC):
         raise UnsupportedOperationError(f"{type(self).__name__} does not predict ratings")
 
     def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Most similar items (ids int32 [B, k], similarities float32 [B, k]) for item indices."""
+        """Most similar items (ids int32 [B, k], similarities float32 [B, k], −1 padded) for
+        item indices [B], the item itself excluded; models say how in `_item_similarities`."""
         self._check_fitted("similar_items")
-        raise UnsupportedOperationError(
-            f"{type(self).__name__} learns no item representations, so it has no similar items"
-        )
+        if type(self)._item_similarities is Recommender._item_similarities:
+            raise UnsupportedOperationError(
+                f"{type(self).__name__} learns no item representations, so it has no similar items"
+            )
+        k = check_int(k, "k", "similar_items", low=1)
+        idx = self._as_items(items, "similar_items")
+        sims = np.array(self._item_similarities(idx), dtype=np.float32)
+        sims[np.arange(idx.size), idx] = -np.inf
+        return topk_padded(sims, k)
+
+    def _item_similarities(self, items: np.ndarray) -> np.ndarray:
+        """float [B, n_items]: similarity of each of `items` to every item (−inf: never)."""
+        raise NotImplementedError
 
     def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k for a new user described by item indices they interacted with."""
+        """Top-k for a new user described by item indices they interacted with: ids int32
+        [1, k] and scores float32 [1, k], the history excluded; models with supports_history
+        score it in `_history_scores`."""
         self._check_fitted("recommend_for_history")
-        raise UnsupportedOperationError(
-            f"{type(self).__name__} cannot serve a new user from a history; use a model with "
-            "supports_history (item-KNN, EASE, autoencoders, sequence models)"
-        )
+        if not self.supports_history:
+            raise UnsupportedOperationError(
+                f"{type(self).__name__} cannot serve a new user from a history; use a model with "
+                "supports_history (item-KNN, EASE, autoencoders, sequence models)"
+            )
+        k = check_int(k, "k", "recommend_for_history", low=1)
+        history = np.unique(self._as_items(items, "recommend_for_history"))
+        if history.size == 0:
+            raise DataError("recommend_for_history needs at least one item of the new user")
+        scores = np.array(self._history_scores(history), dtype=np.float32)[None, :]
+        scores[0, history] = -np.inf
+        return topk_padded(scores, k)
+
+    def _history_scores(self, history: np.ndarray) -> np.ndarray:
+        """float [n_items]: scores for a new user who interacted with `history` (unique
+        indices, ≥ 1)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self) -> dict[str, Any]:

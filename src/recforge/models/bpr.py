@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from recforge._validation import check_float, check_int, check_seed
 from recforge.data.interactions import Interactions
 from recforge.models.base import Recommender
-from recforge.models.factors import cosine_neighbours
+from recforge.models.factors import cosine_rows
 from recforge.models.registry import register
 
 __all__ = ["BPR"]
@@ -79,8 +79,6 @@ class BPR(Recommender):
         b = self.item_bias_ if items is None else self.item_bias_[items]
         return self.user_factors_[users] @ Y.T + b[None, :]
 
-    def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Items closest by the cosine of their factors (the item itself excluded)."""
-        self._check_fitted("similar_items")
-        k = check_int(k, "k", "similar_items", low=1)
-        return cosine_neighbours(self.item_factors_, self._as_items(items, "similar_items"), k)
+    def _item_similarities(self, items: np.ndarray) -> np.ndarray:
+        """The cosine of the item factors."""
+        return cosine_rows(self.item_factors_, items)

@@ -10,12 +10,11 @@ ranked like any other, from their features alone.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from recforge._topk import topk_padded
 from recforge._validation import check_float, check_int, check_seed
 from recforge.data.features import FeatureTable
 from recforge.data.interactions import Interactions
@@ -136,28 +135,12 @@ class ContentBased(Recommender):
         V = self._items() if items is None else self._items()[items]
         return np.asarray((self._profiles()[users] @ V.T).toarray(), dtype=np.float32)
 
-    def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Items with the most similar features (cosine of item vectors), the item excluded."""
-        self._check_fitted("similar_items")
-        k = check_int(k, "k", "similar_items", low=1)
-        idx = self._as_items(items, "similar_items")
+    def _item_similarities(self, items: np.ndarray) -> np.ndarray:
+        """The cosine of the (unit) item vectors: items with the most similar features."""
         V = self._items()
-        sims = np.asarray((V[idx] @ V.T).toarray(), dtype=np.float32)
-        sims[np.arange(idx.size), idx] = -np.inf
-        return topk_padded(sims, k)
+        return (V[items] @ V.T).toarray()
 
-    def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k for a new user who liked `items` (indices), the history excluded.
-
-        Returns (ids int32 [1, k], scores float32 [1, k]).
-        """
-        self._check_fitted("recommend_for_history")
-        k = check_int(k, "k", "recommend_for_history", low=1)
-        history = np.unique(self._as_items(items, "recommend_for_history"))
-        if history.size == 0:
-            raise DataError("recommend_for_history needs at least one item of the new user")
+    def _history_scores(self, history: np.ndarray) -> np.ndarray:
+        """The history's summed item vectors as the profile of a new user who liked them."""
         V = self._items()
-        profile = np.asarray(V[history].sum(axis=0)).ravel()
-        scores = (V @ profile)[None, :].astype(np.float32)
-        scores[0, history] = -np.inf
-        return topk_padded(scores, k)
+        return V @ np.asarray(V[history].sum(axis=0)).ravel()

@@ -7,15 +7,13 @@ B is dense: 8·I² bytes while fitting (float64), 4·I² kept (float32) — 11 G
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.linalg
 
-from recforge._topk import topk_padded
-from recforge._validation import check_float, check_int, check_seed
+from recforge._validation import check_float, check_seed
 from recforge.data.interactions import Interactions
-from recforge.errors import DataError
 from recforge.models.base import Recommender
 from recforge.models.registry import register
 
@@ -60,16 +58,6 @@ class EASE(Recommender):
         B = self.weights_ if items is None else self.weights_[:, items]
         return np.asarray(self.seen_[users] @ B, dtype=np.float32)
 
-    def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k for a new user who interacted with `items` (indices), the history excluded.
-
-        Returns (ids int32 [1, k], scores float32 [1, k]).
-        """
-        self._check_fitted("recommend_for_history")
-        k = check_int(k, "k", "recommend_for_history", low=1)
-        history = np.unique(self._as_items(items, "recommend_for_history"))
-        if history.size == 0:
-            raise DataError("recommend_for_history needs at least one item of the new user")
-        scores = self.weights_[history].sum(axis=0, dtype=np.float32)[None, :]
-        scores[0, history] = -np.inf
-        return topk_padded(scores, k)
+    def _history_scores(self, history: np.ndarray) -> np.ndarray:
+        """x·B for the new user's 0/1 history x."""
+        return self.weights_[history].sum(axis=0, dtype=np.float32)

@@ -18,7 +18,7 @@ import numpy as np
 
 from recforge._validation import check_float, check_int, check_seed
 from recforge.data.interactions import Interactions
-from recforge.errors import DataError, ParameterError
+from recforge.errors import ParameterError
 from recforge.models.base import Recommender
 from recforge.models.content import ContentBased
 from recforge.models.registry import get, register
@@ -154,9 +154,6 @@ class Hybrid(Recommender):
         ids, scores = self.recommend(users, k=k)
         return HybridRecommendations(ids, scores, self.sources(users))
 
-    def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """A new user is cold: content recommendations from the history (ids/scores [1, k])."""
-        self._check_fitted("recommend_for_history")
-        if np.size(items) == 0:
-            raise DataError("recommend_for_history needs at least one item of the new user")
-        return self._content.recommend_for_history(items, k)
+    def _history_scores(self, history: np.ndarray) -> np.ndarray:
+        """A new user is cold: the content model's scores for the history."""
+        return self._content._history_scores(history)

@@ -11,15 +11,14 @@ Both keep a sparse top-`neighbors` similarity (see `similarity`) and use it two 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from recforge._topk import topk_padded
 from recforge._validation import check_choice, check_float, check_int, check_seed
 from recforge.data.interactions import Interactions
-from recforge.errors import DataError, ParameterError, UnsupportedOperationError
+from recforge.errors import ParameterError, UnsupportedOperationError
 from recforge.models.base import Recommender
 from recforge.models.baseline import BiasBaseline
 from recforge.models.registry import register
@@ -164,20 +163,32 @@ class _NeighbourhoodModel(Recommender):
         seen = self.seen_
         return sp.csr_array((self.train_values_, seen.indices, seen.indptr), shape=seen.shape)
 
+    def _residuals(self) -> sp.csr_array:
+        """Training residuals r − b_ui as the CSR the neighbourhood term reads: owner rows
+        (users for item-KNN, items for user-KNN), columns ascending. Built once per fit or load:
+        every scored batch reads it."""
+        cached = getattr(self, "_residual_cache", None)
+        if cached is not None and cached[0] is self.train_values_:
+            return cached[1]
+        train = self._train()
+        users_, items_ = np.repeat(np.arange(self.n_users_), np.diff(train.indptr)), train.indices
+        residual = train.data - self._baseline(users_, items_)
+        if self._side == "item":
+            rated = sp.csr_array((residual, train.indices, train.indptr), shape=train.shape)
+        else:
+            rated = sp.csr_array((residual, (items_, users_)), shape=train.shape[::-1])
+        rated.sort_indices()
+        self._residual_cache = (self.train_values_, rated)
+        return rated
+
     def _adjustments(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """The neighbourhood term of the prediction for index pairs (float64 [n])."""
         from recforge.models.knn_kernels import neighbourhood_estimates
 
-        train = self._train()
-        users_, items_ = np.repeat(np.arange(self.n_users_), np.diff(train.indptr)), train.indices
-        residual = train.data - self._baseline(users_, items_)
-        if self._side == "item":  # the user's rated items among the item's neighbours
-            rated = sp.csr_array((residual, train.indices, train.indptr), shape=train.shape)
-            owners, targets = users, items
-        else:  # the users who rated the item among the user's neighbours
-            rated = sp.csr_array((residual, (items_, users_)), shape=train.shape[::-1])
-            owners, targets = items, users
-        rated.sort_indices()
+        rated = self._residuals()
+        # item-KNN: the user's rated items among the item's neighbours; user-KNN: the users
+        # who rated the item among the user's neighbours.
+        owners, targets = (users, items) if self._side == "item" else (items, users)
         S = self._similarity()
         out = np.zeros(owners.size)
         neighbourhood_estimates(
@@ -232,30 +243,17 @@ class ItemKNN(_NeighbourhoodModel):
     supports_history = True
     _side = "item"
 
-    def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """The kept neighbours with the highest similarity, best first (−1 pads)."""
-        self._check_fitted("similar_items")
-        k = check_int(k, "k", "similar_items", low=1)
-        idx = self._as_items(items, "similar_items")
-        rows = self._similarity()[idx].toarray()
+    def _item_similarities(self, items: np.ndarray) -> np.ndarray:
+        """The kept neighbours' similarities; items outside them never come up (−inf)."""
+        rows = self._similarity()[items].toarray()
         rows[rows <= 0] = -np.inf
-        return topk_padded(rows, k)
+        return rows
 
-    def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k for a new user who interacted with `items` (indices): summed similarity.
-
-        Returns (ids int32 [1, k], scores float32 [1, k]); the history itself is excluded.
-        """
-        self._check_fitted("recommend_for_history")
-        k = check_int(k, "k", "recommend_for_history", low=1)
-        history = np.unique(self._as_items(items, "recommend_for_history"))
-        if history.size == 0:
-            raise DataError("recommend_for_history needs at least one item of the new user")
+    def _history_scores(self, history: np.ndarray) -> np.ndarray:
+        """Summed similarity to the new user's items."""
         weights = np.zeros(self.n_items_, dtype=np.float32)
         weights[history] = 1.0
-        scores = (self._similarity().T @ weights)[None, :].astype(np.float32)
-        scores[0, history] = -np.inf
-        return topk_padded(scores, k)
+        return self._similarity().T @ weights
 
 
 @register

@@ -16,7 +16,7 @@ from recforge._validation import check_bool, check_float, check_int, check_seed
 from recforge.data.interactions import Interactions
 from recforge.errors import DataError
 from recforge.models.base import Recommender
-from recforge.models.factors import cosine_neighbours
+from recforge.models.factors import cosine_rows
 from recforge.models.registry import register
 
 __all__ = ["NMF", "BiasedMF", "SVDpp"]
@@ -99,11 +99,9 @@ class _RatingFactorModel(Recommender):
             estimate = np.where(known_u & known_i, estimate, self.rating_mean_)
         return np.clip(estimate, self.rating_min_, self.rating_max_)
 
-    def similar_items(self, items: object, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Items closest by the cosine of their factors (the item itself excluded)."""
-        self._check_fitted("similar_items")
-        k = check_int(k, "k", "similar_items", low=1)
-        return cosine_neighbours(self.item_factors_, self._as_items(items, "similar_items"), k)
+    def _item_similarities(self, items: np.ndarray) -> np.ndarray:
+        """The cosine of the item factors."""
+        return cosine_rows(self.item_factors_, items)
 
 
 def _normal(rng: np.random.Generator, std: float, rows: int, factors: int) -> np.ndarray:

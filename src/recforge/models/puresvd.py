@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse.linalg
 
-from recforge._topk import topk_padded
 from recforge._validation import check_int, check_seed
 from recforge.data.interactions import Interactions
-from recforge.errors import DataError
 from recforge.models.base import Recommender
-from recforge.models.factors import cosine_neighbours
+from recforge.models.factors import cosine_rows
 from recforge.models.registry import register
 
 __all__ = ["PureSVD"]
@@ -63,23 +61,11 @@ class PureSVD(Recommender):
         V = self.item_factors_ if items is None else self.item_factors_[items]
         return self.user_factors_[users] @ V.T
 
-    def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Items closest by the cosine of their right singular vectors (scaled rows of V)."""
-        self._check_fitted("similar_items")
-        k = check_int(k, "k", "similar_items", low=1)
-        return cosine_neighbours(self.item_factors_, self._as_items(items, "similar_items"), k)
+    def _item_similarities(self, items: np.ndarray) -> np.ndarray:
+        """The cosine of the right singular vectors (rows of V)."""
+        return cosine_rows(self.item_factors_, items)
 
-    def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k for a new user who interacted with `items` (indices), by fold-in h·V·Vᵀ.
-
-        Returns (ids int32 [1, k], scores float32 [1, k]); the history is excluded.
-        """
-        self._check_fitted("recommend_for_history")
-        k = check_int(k, "k", "recommend_for_history", low=1)
-        history = np.unique(self._as_items(items, "recommend_for_history"))
-        if history.size == 0:
-            raise DataError("recommend_for_history needs at least one item of the new user")
+    def _history_scores(self, history: np.ndarray) -> np.ndarray:
+        """Fold-in: h·V·Vᵀ for the 0/1 history h."""
         V = self.item_factors_
-        scores = (V @ V[history].sum(axis=0))[None, :].astype(np.float32)
-        scores[0, history] = -np.inf
-        return topk_padded(scores, k)
+        return V @ V[history].sum(axis=0)
