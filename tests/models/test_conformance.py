@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -253,6 +255,39 @@ BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
     "userknn": [{"min_k": -1}, {"min_support": 0}, {"seed": "x"}, {"similarity": 3}],
     "svdpp": [{"factors": 1.5}, {"n_epochs": 0}, {"lr": -0.1}, {"shuffle": "no"}, {"seed": -2}],
 }
+
+
+def _torchmf_answer(model: Any) -> None:
+    # As for BPR: the unseen items of a user's own parity come first, with every loss.
+    for loss in ("bpr", "bce", "sampled_softmax", "softmax"):
+        params = {"negatives": 2} if loss == "sampled_softmax" else {}
+        seeded = get(
+            "torchmf", factors=4, loss=loss, epochs=150, lr=0.05, batch_size=4, seed=1, **params
+        ).fit(checkerboard())
+        ids, _ = seeded.recommend(np.arange(6), k=4)
+        for u in range(6):
+            own = {i for i in range(6) if (i + u) % 2 == 0} - set(seeded.seen_[[u]].indices)
+            assert set(ids[u, : len(own)].tolist()) == own, (loss, u)
+
+
+KNOWN_ANSWERS["torchmf"] = _torchmf_answer
+BAD_PARAMS["torchmf"] = [
+    {"factors": 0},
+    {"loss": "hinge"},
+    {"sampler": "zipf"},
+    {"lr": 0.0},
+    {"optimizer": "lbfgs"},
+    {"device": "tpu"},
+    {"valid_metric": "ndcg"},
+    {"clip_grad_norm": -1.0},
+]
+
+# Families of models keep their answers in answers_<family>.py (KNOWN_ANSWERS, BAD_PARAMS).
+for _info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+    if _info.name.startswith("answers_"):
+        _module = importlib.import_module(f"{__package__}.{_info.name}")
+        KNOWN_ANSWERS.update(_module.KNOWN_ANSWERS)
+        BAD_PARAMS.update(_module.BAD_PARAMS)
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -16,6 +16,7 @@ from recforge.models.mf import NMF, BiasedMF, SVDpp
 from recforge.models.popularity import Popularity
 from recforge.models.puresvd import PureSVD
 from recforge.models.registry import available, get, model_class, register
+from recforge.models.torch_mf import TorchMF
 
 __all__ = [
     "ALS",
@@ -34,6 +35,7 @@ __all__ = [
     "PureSVD",
     "Recommender",
     "SVDpp",
+    "TorchMF",
     "UserKNN",
     "available",
     "get",

@@ -41,6 +41,7 @@ class Recommender(ABC):
     predicts_ratings: ClassVar[bool] = False
     supports_history: ClassVar[bool] = False
     uses_item_features: ClassVar[bool] = False  # fit needs item_features=
+    accepts_side_features: ClassVar[bool] = False  # fit uses user/item features when given
     _learned: ClassVar[tuple[str, ...]] = ()
 
     user_ids_: IdMap
@@ -92,11 +93,13 @@ class Recommender(ABC):
         valid: Interactions | None = None,
         *,
         item_features: FeatureTable | None = None,
+        user_features: FeatureTable | None = None,
     ) -> Self:
         """Learn from `train`; `valid` (same id maps) is used by models that early-stop.
 
-        item_features: a FeatureTable of the items (any id map: it is aligned to train's), for
-        models with `uses_item_features`; other models ignore it.
+        item_features, user_features: FeatureTables of the items / users (any id map: they are
+        aligned to train's). Models with `uses_item_features` need item features; models with
+        `accepts_side_features` use whichever is given; other models ignore them.
         """
         if not isinstance(train, Interactions):
             raise DataError(
@@ -117,13 +120,22 @@ class Recommender(ABC):
         self._validate_params()
         self._check_training_data(train)
         self._item_features: FeatureTable | None = None
-        if self.uses_item_features:
-            if not isinstance(item_features, FeatureTable):
-                raise DataError(
-                    f"{type(self).__name__} learns from item features: pass "
-                    "item_features=<FeatureTable> to fit (e.g. load_movielens(...).item_features)"
-                )
-            self._item_features = item_features.align(train.item_ids)
+        self._user_features: FeatureTable | None = None
+        if self.uses_item_features and not isinstance(item_features, FeatureTable):
+            raise DataError(
+                f"{type(self).__name__} learns from item features: pass "
+                "item_features=<FeatureTable> to fit (e.g. load_movielens(...).item_features)"
+            )
+        if self.uses_item_features or self.accepts_side_features:
+            for given, what in ((item_features, "item_features"), (user_features, "user_features")):
+                if given is not None and not isinstance(given, FeatureTable):
+                    raise DataError(
+                        f"{what} must be a recforge FeatureTable, got {type(given).__name__}"
+                    )
+            if item_features is not None:
+                self._item_features = item_features.align(train.item_ids)
+            if user_features is not None and self.accepts_side_features:
+                self._user_features = user_features.align(train.user_ids)
         self.user_ids_ = train.user_ids
         self.item_ids_ = train.item_ids
         self.n_users_ = train.n_users
@@ -132,6 +144,7 @@ class Recommender(ABC):
         self.explicit_ = train.explicit
         self._fit(train, valid)
         self._item_features = None  # used while fitting only; not kept alive by the model
+        self._user_features = None
         return self
 
     @abstractmethod
