@@ -292,12 +292,33 @@ def train(
         typer.Option(
             "--item-features",
             help="MovieLens dataset name or folder whose item features (genres, year, title) "
-            "feature-based models such as 'content' use; default: --data, when it is one.",
+            "feature-based models such as 'content' use (default: --data, when it is one); "
+            "side-feature models (deeprating, twotower, fm …) use them only when given.",
         ),
     ] = None,
+    user_features: Annotated[
+        str | None,
+        typer.Option(
+            "--user-features",
+            help="MovieLens dataset name or folder whose user features (age, gender, "
+            "occupation) side-feature models use.",
+        ),
+    ] = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run-dir",
+            help="Neural models: where checkpoint.pt and metrics.jsonl go (default: OUT/run).",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Neural models: continue the interrupted run in --run-dir."),
+    ] = False,
 ) -> None:
     """Train a model on interactions and save it (no pickle) to DIR/model.npz."""
     from recforge.models import get
+    from recforge.models.neural_base import NeuralRecommender
 
     params = _parse_params(param or [])
     estimator = get(model, **params)  # bad names and parameters fail before any data is read
@@ -313,11 +334,31 @@ def train(
                 _data_warning(),
                 stacklevel=1,
             )
-    features = (
-        _item_features(item_features or data, model) if estimator.uses_item_features else None
-    )
+    features = None
+    if estimator.uses_item_features:
+        features = _features(item_features or data, model, "item")
+    elif estimator.accepts_side_features and item_features is not None:
+        features = _features(item_features, model, "item")
+    users = None
+    if user_features is not None:
+        if not estimator.accepts_side_features:
+            raise ParameterError(
+                f"model {model!r} does not use user features; drop --user-features or choose a "
+                "side-feature model (deeprating, twotower, fm, widedeep, deepfm, dcnv2, autoint)"
+            )
+        users = _features(user_features, model, "user")
+    fit_options: dict[str, Any] = {"item_features": features}
+    if users is not None:
+        fit_options["user_features"] = users
+    if isinstance(estimator, NeuralRecommender):
+        fit_options.update(run_dir=run_dir or out / "run", resume=resume)
+    elif run_dir is not None or resume:
+        raise ParameterError(
+            f"model {model!r} is not a neural model: --run-dir and --resume apply to neural "
+            "models only (see 'recforge models')"
+        )
     start = time.perf_counter()
-    estimator.fit(train_data, valid_data, item_features=features)
+    estimator.fit(train_data, valid_data, **fit_options)
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     path = out / "model.npz"
@@ -328,18 +369,25 @@ def train(
     )
 
 
-def _item_features(source: str, model: str) -> Any:
-    """The item FeatureTable of a MovieLens dataset (name or folder)."""
+def _features(source: str, model: str, side: str) -> Any:
+    """The item (side="item") or user FeatureTable of a MovieLens dataset (name or folder)."""
     from recforge.data import load_movielens
     from recforge.errors import DataError, DatasetNotFoundError
 
     try:
-        return load_movielens(source).item_features
+        dataset = load_movielens(source)
     except (DataError, DatasetNotFoundError):
         raise ParameterError(
-            f"model {model!r} learns from item features: pass --item-features with a MovieLens "
-            f"dataset name or folder (got {source!r}, which is not one)"
+            f"model {model!r} learns from {side} features: pass --{side}-features with a "
+            f"MovieLens dataset name or folder (got {source!r}, which is not one)"
         ) from None
+    table = dataset.item_features if side == "item" else dataset.user_features
+    if table is None:
+        raise ParameterError(
+            f"--{side}-features {source}: this MovieLens release has no {side} features "
+            "(only 100K and 1M have user demographics)"
+        )
+    return table
 
 
 def _data_warning() -> type[Warning]:

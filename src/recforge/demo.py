@@ -27,11 +27,12 @@ class LeaderboardRow:
 
 
 def leaderboard(
-    data: Interactions, seed: int = 0, item_features: Any = None
+    data: Interactions, seed: int = 0, item_features: Any = None, user_features: Any = None
 ) -> tuple[list[LeaderboardRow], Any]:
     """Fit every registered model on a per-user 80/20 split and score it with full ranking.
 
-    item_features: a FeatureTable for the models that need one (they are skipped without it).
+    item_features: a FeatureTable for the models that need one (they are skipped without it);
+    side-feature models (deeprating, twotower, fm …) get it and `user_features` too.
 
     Returns (rows sorted by NDCG@10, best fitted model).
     """
@@ -47,7 +48,10 @@ def leaderboard(
         if model.uses_item_features and item_features is None:
             continue
         start = time.perf_counter()
-        model.fit(parts.train, item_features=item_features)
+        if model.accepts_side_features:
+            model.fit(parts.train, item_features=item_features, user_features=user_features)
+        else:
+            model.fit(parts.train, item_features=item_features)
         seconds = time.perf_counter() - start
         metrics = ["ndcg", "recall", "coverage"]
         if model.predicts_ratings and data.explicit:
@@ -79,7 +83,9 @@ def run_demo(dataset: str = "ml-100k", seed: int = 0, console: Console | None = 
         "full ranking over unseen items"
     )
     movielens = load_movielens(dataset)
-    rows, model = leaderboard(movielens.interactions, seed, movielens.item_features)
+    rows, model = leaderboard(
+        movielens.interactions, seed, movielens.item_features, movielens.user_features
+    )
     table = Table(title="Leaderboard")
     for column in ("model", "RMSE", "NDCG@10", "Recall@20", "Coverage@10", "fit (s)"):
         table.add_column(column, justify="left" if column == "model" else "right")

@@ -324,3 +324,35 @@ def test_a_hybrid_takes_its_cf_model_and_parameters_from_the_command_line(
         "--out", str(model_dir),
     )  # fmt: skip
     assert_one_line_error(code, err, "Hybrid's CF model (cf='nope')", "unknown model 'nope'")
+
+
+def test_a_neural_model_writes_its_run_dir_and_resumes(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "mf"
+    args = ["train", "--data", str(ratings_file), "--model", "torchmf", "--out", str(out_dir)]
+    code, out, err = run(capsys, *args, "--param", "epochs=2", "--param", "seed=0")
+    assert code == 0, err
+    lines = (out_dir / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+    assert (out_dir / "run" / "checkpoint.pt").is_file()
+    # more epochs on the same run: it continues from epoch 3 instead of starting over
+    code, out, err = run(capsys, *args, "--param", "epochs=4", "--param", "seed=0", "--resume")
+    assert code == 0, err
+    lines = (out_dir / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3, 4]
+    # resuming with another learning rate is refused, naming the difference
+    code, _, err = run(capsys, *args, "--param", "lr=0.5", "--param", "seed=0", "--resume")
+    assert_one_line_error(code, err, "checkpoint.pt", "lr: 0.001 there, 0.5 now")
+
+
+def test_neural_only_options_are_refused_for_other_models(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    base = ["train", "--data", str(ratings_file), "--out", str(tmp_path / "m")]
+    code, _, err = run(capsys, *base, "--model", "bias", "--resume")
+    assert_one_line_error(code, err, "not a neural model", "--resume")
+    code, _, err = run(capsys, *base, "--model", "bias", "--user-features", "ml-100k")
+    assert_one_line_error(code, err, "does not use user features")
+    code, _, err = run(capsys, *base, "--model", "torchmf", "--param", "device=cuda:7")
+    assert_one_line_error(code, err, "device='cuda:7'", "device='cpu'")

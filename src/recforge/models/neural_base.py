@@ -160,17 +160,15 @@ class NeuralRecommender(Recommender):
         return validate
 
     def _fingerprint(self, train: Interactions) -> dict[str, Any]:
-        """What a resumed run must share with the checkpoint: model, parameters and data."""
+        """What a resumed run must share with its checkpoint: the model, its parameters (but
+        epochs, which may grow, and device and progress) and the data (a digest)."""
         m = train.matrix
         digest = hashlib.blake2b(digest_size=16)
         for part in (m.indptr, m.indices, m.data):
             digest.update(np.ascontiguousarray(part).tobytes())
-        params = {k: v for k, v in self.get_params().items() if k not in ("progress", "device")}
-        return {
-            "model": self.name,
-            "params": repr(sorted(params.items())),
-            "data": digest.hexdigest(),
-        }
+        free = ("epochs", "progress", "device")
+        params = {k: repr(v) for k, v in self.get_params().items() if k not in free}
+        return {"model": self.name, "data": digest.hexdigest(), **params}
 
     # ------------------------------------------------------------------ hooks
     def _build_module(self, train: Interactions | None) -> nn.Module:
@@ -179,13 +177,12 @@ class NeuralRecommender(Recommender):
     def _examples(self, train: Interactions) -> tuple[torch.Tensor, ...]:
         raise NotImplementedError
 
-    def _batch_loss(
-        self, module: nn.Module, batch: tuple[torch.Tensor, ...], step: Step
-    ) -> torch.Tensor:
+    # `module` is the model's own nn.Module class (typed Any so subclasses can name theirs).
+    def _batch_loss(self, module: Any, batch: tuple[torch.Tensor, ...], step: Step) -> torch.Tensor:
         raise NotImplementedError
 
     def _score_batch(
-        self, module: nn.Module, users: torch.Tensor, items: torch.Tensor | None
+        self, module: Any, users: torch.Tensor, items: torch.Tensor | None
     ) -> torch.Tensor:
         raise NotImplementedError
 
@@ -204,12 +201,17 @@ class NeuralRecommender(Recommender):
         self.module_.to(resolve_device(device, type(self).__name__))
         return self
 
+    def _score_pairs(self) -> int:
+        """User-item pairs `_score` hands to `_score_batch` at once (users are chunked so that
+        users × items stays under it); models with large per-pair activations lower it."""
+        return SCORE_PAIRS
+
     def _score(self, users: np.ndarray, items: np.ndarray | None) -> np.ndarray:
         import torch
 
         device = self.device_
         width = self.n_items_ if items is None else items.size
-        chunk = max(1, SCORE_PAIRS // max(width, 1))
+        chunk = max(1, self._score_pairs() // max(width, 1))
         item_t = (
             None
             if items is None

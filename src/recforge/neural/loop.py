@@ -266,5 +266,7 @@ def _difference(saved: Any, current: dict[str, Any]) -> str:
         return "it has no fingerprint"
     for key in sorted(set(saved) | set(current)):
         if saved.get(key) != current.get(key):
-            return f"{key}: {saved.get(key)!r} there, {current.get(key)!r} now"
+            if key == "data":
+                return "the training data differ"
+            return f"{key}: {saved.get(key)} there, {current.get(key)} now"
     return "unknown difference"
