@@ -331,13 +331,13 @@ def test_a_neural_model_writes_its_run_dir_and_resumes(
 ) -> None:
     out_dir = tmp_path / "mf"
     args = ["train", "--data", str(ratings_file), "--model", "torchmf", "--out", str(out_dir)]
-    code, out, err = run(capsys, *args, "--param", "epochs=2", "--param", "seed=0")
+    code, _, err = run(capsys, *args, "--param", "epochs=2", "--param", "seed=0")
     assert code == 0, err
     lines = (out_dir / "run" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
     assert (out_dir / "run" / "checkpoint.pt").is_file()
     # more epochs on the same run: it continues from epoch 3 instead of starting over
-    code, out, err = run(capsys, *args, "--param", "epochs=4", "--param", "seed=0", "--resume")
+    code, _, err = run(capsys, *args, "--param", "epochs=4", "--param", "seed=0", "--resume")
     assert code == 0, err
     lines = (out_dir / "run" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3, 4]

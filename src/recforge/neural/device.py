@@ -1,4 +1,4 @@
-"""Devices named explicitly: "cpu", "cuda", "cuda:1", "mps", or "auto" (cuda, then mps, then cpu)."""
+"""Devices named explicitly: "cpu", "cuda", "cuda:1", "mps", or "auto" (cuda, mps, else cpu)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ Each returns the mean loss over the batch as a 0-d tensor.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+from torch.nn import functional as F  # noqa: N812
 
 __all__ = [
     "bce_with_negatives",

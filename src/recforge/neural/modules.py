@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -43,7 +45,7 @@ def mlp(
     each (one rate, or one per layer); no activation after the last layer."""
     rates = dropout if isinstance(dropout, list) else [dropout] * (len(sizes) - 1)
     layers: list[nn.Module] = []
-    for j, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for j, (a, b) in enumerate(itertools.pairwise(sizes)):
         if rates[j] > 0:
             layers.append(nn.Dropout(rates[j]))
         layers.append(nn.Linear(a, b))
