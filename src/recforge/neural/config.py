@@ -31,7 +31,8 @@ class TrainingConfig:
     epochs: passes over the training data (the most, with early stopping).
     batch_size: training examples per step.
     optimizer: adam | adamw | sgd (momentum 0.9) | adagrad; lr, weight_decay as torch's.
-    lr_schedule: constant | cosine (to 0 at the last epoch) | exponential (× lr_decay per epoch);
+    lr_schedule: constant | cosine (annealed towards 0 over the epochs) | exponential (× lr_decay
+        per epoch);
         warmup_epochs of linear warm-up come first.
     clip_grad_norm: the largest global gradient norm (None: no clipping).
     valid_metric: what early stopping watches on `valid`: "ndcg@10"-style ranking metrics

@@ -55,6 +55,9 @@ class EntityFields(nn.Module):
     from the specs alone gets its buffers from `load_state_dict`.
     """
 
+    categories: torch.Tensor
+    numbers: torch.Tensor
+
     def __init__(self, n_rows: int, specs: list[FieldSpec], dim: int) -> None:
         super().__init__()
         self.specs = list(specs)
@@ -100,7 +103,7 @@ class EntityFields(nn.Module):
         module.categories.copy_(torch.from_numpy(categories))
         for j, s in enumerate(specs):
             if s.kind == "multi_hot":
-                getattr(module, f"bag{j}").copy_(torch.from_numpy(bags[s.name]))
+                module.get_buffer(f"bag{j}").copy_(torch.from_numpy(bags[s.name]))
         module.numbers.copy_(torch.from_numpy(numbers))
         return module
 
@@ -108,19 +111,20 @@ class EntityFields(nn.Module):
         out: list[torch.Tensor] = []
         c = n = 0
         for j, s in enumerate(self.specs):
-            emb = self.embeddings[f"f{j}"] if s.kind != "numeric" else None
-            if s.kind == "id":
-                out.append(emb(rows))  # type: ignore[misc]
-            elif s.kind == "categorical":
-                out.append(emb(self.categories[rows, c]))  # type: ignore[misc]
-                c += 1
-            elif s.kind == "multi_hot":
-                labels = getattr(self, f"bag{j}")[rows]  # [B, width]
-                counts = (labels > 0).sum(dim=1, keepdim=True).clamp(min=1)
-                out.append(emb(labels).sum(dim=1) / counts)  # type: ignore[misc]
-            else:
+            if s.kind == "numeric":
                 out.append(self.numbers[rows, n, None] * self.numeric[n])
                 n += 1
+                continue
+            embedding = self.embeddings[f"f{j}"]
+            if s.kind == "id":
+                out.append(embedding(rows))
+            elif s.kind == "categorical":
+                out.append(embedding(self.categories[rows, c]))
+                c += 1
+            else:  # multi_hot
+                labels = self.get_buffer(f"bag{j}")[rows]  # [B, width]
+                counts = (labels > 0).sum(dim=1, keepdim=True).clamp(min=1)
+                out.append(embedding(labels).sum(dim=1) / counts)
         return torch.stack(out, dim=1)
 
 

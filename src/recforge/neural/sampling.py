@@ -82,7 +82,9 @@ class NegativeSampler:
     def is_positive(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """bool, the shape of items: whether (users[b], items[b, ·]) is a training positive."""
         keys = users.reshape(-1, *([1] * (items.dim() - 1))) * self.n_items + items
-        where = torch.searchsorted(self._keys, keys).clamp_(max=max(self._keys.numel() - 1, 0))
+        if self._keys.numel() == 0:  # no positives at all
+            return torch.zeros_like(keys, dtype=torch.bool)
+        where = torch.searchsorted(self._keys, keys).clamp_(max=self._keys.numel() - 1)
         return self._keys[where] == keys
 
     def sample(self, users: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
