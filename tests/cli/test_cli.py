@@ -343,7 +343,7 @@ def test_a_neural_model_writes_its_run_dir_and_resumes(
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3, 4]
     # resuming with another learning rate is refused, naming the difference
     code, _, err = run(capsys, *args, "--param", "lr=0.5", "--param", "seed=0", "--resume")
-    assert_one_line_error(code, err, "checkpoint.pt", "lr: 0.001 there, 0.5 now")
+    assert_one_line_error(code, err, "checkpoint.pt", "lr: 0.005 there, 0.5 now")
 
 
 def test_neural_only_options_are_refused_for_other_models(

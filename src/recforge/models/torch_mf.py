@@ -42,7 +42,12 @@ class TorchMF(NeuralRecommender):
 
     name = "torchmf"
     description = "matrix factorisation in PyTorch with a BPR, BCE or (sampled) softmax loss"
-    training_defaults: ClassVar[dict[str, Any]] = {"epochs": 30, "batch_size": 2048, "lr": 1e-3}
+    training_defaults: ClassVar[dict[str, Any]] = {
+        "epochs": 40,
+        "batch_size": 2048,
+        "lr": 0.005,
+        "patience": 10,  # BPR's validation NDCG is noisy from epoch to epoch
+    }
 
     def __init__(
         self,
