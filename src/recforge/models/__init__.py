@@ -4,39 +4,61 @@
 """
 
 from recforge.models.als import ALS, IALS, PMF
+from recforge.models.autorec import IAutoRec, UAutoRec
 from recforge.models.base import Recommender
 from recforge.models.baseline import BiasBaseline
 from recforge.models.bpmf import BPMF
 from recforge.models.bpr import BPR
 from recforge.models.content import ContentBased
+from recforge.models.deep_rating import DeepRating
 from recforge.models.ease import EASE
+from recforge.models.feature_interaction import FM, AutoInt, DCNv2, DeepFM, WideDeep
 from recforge.models.hybrid import Hybrid
 from recforge.models.knn import ItemKNN, UserKNN
+from recforge.models.lightgcn import LightGCN
 from recforge.models.mf import NMF, BiasedMF, SVDpp
+from recforge.models.ncf import GMF, MLP, NeuMF
 from recforge.models.popularity import Popularity
 from recforge.models.puresvd import PureSVD
 from recforge.models.registry import available, get, model_class, register
 from recforge.models.torch_mf import TorchMF
+from recforge.models.two_tower import TwoTower
+from recforge.models.vae import MultDAE, MultVAE
 
 __all__ = [
     "ALS",
     "BPMF",
     "BPR",
     "EASE",
+    "FM",
+    "GMF",
     "IALS",
+    "MLP",
     "NMF",
     "PMF",
+    "AutoInt",
     "BiasBaseline",
     "BiasedMF",
     "ContentBased",
+    "DCNv2",
+    "DeepFM",
+    "DeepRating",
     "Hybrid",
+    "IAutoRec",
     "ItemKNN",
+    "LightGCN",
+    "MultDAE",
+    "MultVAE",
+    "NeuMF",
     "Popularity",
     "PureSVD",
     "Recommender",
     "SVDpp",
     "TorchMF",
+    "TwoTower",
+    "UAutoRec",
     "UserKNN",
+    "WideDeep",
     "available",
     "get",
     "model_class",

@@ -1,0 +1,363 @@
+"""Neural models vs RecBole 1.2.1 on MovieLens 100K, implicit feedback, the same split.
+
+Pairs (recforge model vs RecBole's own class): neumf vs NeuMF, multvae vs MultiVAE, lightgcn vs
+LightGCN, torchmf (loss="bpr") vs BPR. Every rating is an interaction; the split is
+bench_ranking's: each user's latest 20% are test (outer), the latest 20% of the rest validation
+(inner).
+
+Protocol, identical for both sides:
+1. select: fit on inner.train with early stopping on inner.test as RecBole ships it: at most 300
+   epochs, NDCG@10 (full ranking, training items excluded) after every epoch, stop when the
+   11th epoch in a row fails to improve (RecBole's stopping_step=10; recforge's patience=11),
+   the best epoch's weights restored. (RecBole rounds the metric to 4 places and counts a tie as
+   an improvement; recforge compares exactly.)
+2. refit: train afresh on outer.train for exactly the best epoch count of step 1 (no
+   validation), then rank for every test user with the outer.train items excluded.
+Refitting rather than scoring the step-1 model uses the validation slice's interactions (the
+users' most recent before test) for the final model, as bench_ranking does for the classical
+models, so the NDCG@10 here can be read beside results/ranking.json. Each side uses its own best
+epoch; model hyper-parameters are each library's defaults unless RECFORGE_PARAMS / PEER_PARAMS
+say otherwise. Both sides' top-10 lists are scored by the same code
+(recforge.evaluation.evaluate_recommendations), for validation and test alike; each library's
+own best validation NDCG@10 (RecBole's rounded to 4 places, as it reports it) is kept beside as
+"library_valid_ndcg@10", a check of the id mapping and seen-item filtering of both sides.
+
+Seconds: "select_seconds" is the whole early-stopped fit, validation passes included (RecBole's
+trainer.fit incl. its checkpoint writes; recforge's model.fit); "refit_seconds" the fixed-epoch
+refit. samples_per_s: training examples an epoch (positive interactions; MultiVAE: user rows)
+over the mean training time of an epoch, validation excluded. The throughput section trains
+recforge neumf and twotower (and RecBole NeuMF, the only RecBole equivalent) for a few epochs on
+outer.train and reports the same figure. Both sides use --threads torch threads (default: every
+core); RecBole runs in benchmarks/.peer-venv, whose torch is the CPU build, so --device cuda
+moves the recforge side only (the peer's JSON records the device it used).
+
+    RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_neural.py \
+        [--models neumf,multvae,lightgcn,torchmf] [--peers-only | --ours-only] \
+        [--device cpu] [--threads N] [--no-throughput]
+    (--models "" runs the throughput section alone)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from _common import RESULTS, read_result, write_result
+from bench_ranking import implicit_feedback, ndcg, test_users, write_pairs
+from peers import HERE, peer_python
+from recforge.data import Interactions, user_split
+from recforge.models import available, get
+
+K = 10  # list length written by both sides
+SEED = 0
+
+# recforge model and RecBole model class of each pair
+PAIRS: dict[str, tuple[str, str]] = {
+    "neumf": ("neumf", "NeuMF"),
+    "multvae": ("multvae", "MultiVAE"),
+    "lightgcn": ("lightgcn", "LightGCN"),
+    "torchmf": ("torchmf", "BPR"),
+}
+# recforge parameters per pair (beyond STOPPING); {} = the model's defaults
+RECFORGE_PARAMS: dict[str, dict[str, Any]] = {
+    "neumf": {},
+    "multvae": {},
+    "lightgcn": {},
+    "torchmf": {"loss": "bpr"},
+}
+# RecBole config overrides per pair; {} = RecBole's defaults for the model
+PEER_PARAMS: dict[str, dict[str, Any]] = {name: {} for name in PAIRS}
+# RecBole's early stopping as shipped, in recforge's terms (see the module docstring)
+STOPPING: dict[str, Any] = {"epochs": 300, "patience": 11, "valid_metric": "ndcg@10"}
+# throughput section: recforge models (and parameters), their RecBole equivalent if any. neumf
+# takes RecBole NeuMF's default shape and work per step (64-d GMF, 64-d MLP embeddings into
+# 128 → 64, dropout 0.1, one negative per positive, 2048 rows = 1024 positives a batch), so
+# positives per second compare like for like; twotower keeps its defaults.
+THROUGHPUT: dict[str, tuple[dict[str, Any], str | None]] = {
+    "neumf": (
+        {
+            "factors": 64,
+            "layers": [128, 128, 64],
+            "dropout": 0.1,
+            "negatives": 1,
+            "batch_size": 1024,
+        },
+        "NeuMF",
+    ),
+    "twotower": ({}, None),
+}
+THROUGHPUT_EPOCHS = 5
+
+
+def lists_of(model: Any, train: Interactions, users: list[str]) -> dict[str, list[str]]:
+    """Top-K raw item ids per raw user id, training items excluded."""
+    ids, _ = model.recommend(train.user_ids.to_index(users), k=K)
+    raw = train.item_ids.to_raw(ids.clip(0))
+    return {u: [str(i) for i, j in zip(row, ids_row, strict=True) if j >= 0]
+            for u, row, ids_row in zip(users, raw, ids, strict=True)}  # fmt: skip
+
+
+def speed(epochs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean training seconds of an epoch and examples per second over it."""
+    if not epochs:
+        return {"epoch_seconds": None, "samples_per_s": None}
+    examples = round(epochs[0]["samples_per_s"] * epochs[0]["seconds"])
+    mean = float(np.mean([e["seconds"] for e in epochs]))
+    return {"epoch_seconds": mean, "samples_per_s": examples / mean, "train_examples": examples}
+
+
+def ours(
+    name: str,
+    params: dict[str, Any],
+    train: Interactions,
+    valid: Interactions | None,
+    users: list[str],
+    device: str,
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    model = get(name, seed=SEED, device=device, progress=False, **params)
+    start = time.perf_counter()
+    model.fit(train, valid)
+    seconds = time.perf_counter() - start
+    history = model.training_history_
+    facts = {
+        "seconds": seconds,
+        "epochs": len(history.epochs),
+        "best_epoch": history.best_epoch,
+        "best_valid_ndcg@10": history.best_value,
+        "valid_curve": [e[STOPPING["valid_metric"]] for e in history.epochs if valid is not None],
+        **speed(history.epochs),
+    }
+    return (lists_of(model, train, users) if users else {}), facts
+
+
+def theirs(
+    model: str,
+    params: dict[str, Any],
+    train_file: Path,
+    valid_file: Path | None,
+    users: list[str],
+    tmp: Path,
+    args: argparse.Namespace,
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    from recforge.evaluation import read_recommendations
+
+    users_file, out = tmp / "users.txt", tmp / "peer-recs.tsv"
+    users_file.write_text("\n".join(users) + "\n")
+    command = [
+        str(peer_python()),
+        str(HERE / "peers" / "recbole_neural.py"),
+        model,
+        str(train_file),
+        "-" if valid_file is None else str(valid_file),
+        str(users_file),
+        str(out),
+        str(K),
+        "--params",
+        json.dumps(params),
+        "--seed",
+        str(SEED),
+        "--device",
+        args.device,
+        "--threads",
+        str(args.threads),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"RecBole {model} failed:\n{done.stderr[-4000:]}")
+    facts = json.loads(done.stdout.splitlines()[-1])
+    facts["seconds"] = facts.pop("train_seconds")
+    return (read_recommendations(out) if users else {}), facts
+
+
+def run_pair(
+    pair: str, side: str, data: dict[str, Any], tmp: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Select (early stopping on the inner split), then refit on outer.train; one side."""
+    inner, outer = data["inner"], data["outer"]
+    mine, peer = PAIRS[pair]
+
+    def fit(train: Interactions, valid: Interactions | None, users: list[str], epochs: int | None):
+        if side == "recforge":
+            params = {**STOPPING, **RECFORGE_PARAMS[pair]}
+            if epochs is not None:
+                params["epochs"] = epochs
+            return ours(mine, params, train, valid, users, args.device)
+        overrides = dict(PEER_PARAMS[pair])
+        if epochs is not None:
+            overrides["epochs"] = epochs
+        train_file = data["fit_file"] if valid is not None else data["train_file"]
+        valid_file = data["valid_file"] if valid is not None else None
+        return theirs(peer, overrides, train_file, valid_file, users, tmp, args)
+
+    lists, select = fit(inner.train, inner.test, data["valid_users"], None)
+    select["valid_ndcg@10"] = ndcg(lists, inner.test, inner.train)
+    best = select["best_epoch"] or select["epochs"]
+    lists, refit = fit(outer.train, None, data["final_users"], best)
+    return {
+        "model": mine if side == "recforge" else peer,
+        "params": {**STOPPING, **RECFORGE_PARAMS[pair]}
+        if side == "recforge"
+        else PEER_PARAMS[pair],
+        "test_ndcg@10": ndcg(lists, outer.test, outer.train),
+        "valid_ndcg@10": select.pop("valid_ndcg@10"),
+        "library_valid_ndcg@10": select.pop("best_valid_ndcg@10"),
+        "best_epoch": select["best_epoch"],
+        "epochs_run": select["epochs"],
+        "valid_curve": [round(v, 4) for v in select["valid_curve"]],
+        "select_seconds": select["seconds"],
+        "refit_seconds": refit["seconds"],
+        "refit_epochs": refit["epochs"],
+        "samples_per_s": refit["samples_per_s"],
+        "epoch_seconds": refit["epoch_seconds"],
+        "device": select.get("device", args.device),
+        "threads": args.threads,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def throughput(
+    name: str, side: str, data: dict[str, Any], tmp: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    params, peer = THROUGHPUT[name]
+    fixed = {"epochs": THROUGHPUT_EPOCHS}
+    if side == "recforge":
+        _, facts = ours(name, {**params, **fixed}, data["outer"].train, None, [], args.device)
+    else:
+        assert peer is not None
+        _, facts = theirs(peer, fixed, data["train_file"], None, [], tmp, args)
+    return {
+        "model": name if side == "recforge" else peer,
+        "params": params if side == "recforge" else {},
+        "epochs": facts["epochs"],
+        "samples_per_s": facts["samples_per_s"],
+        "epoch_seconds": facts["epoch_seconds"],
+        "device": facts.get("device", args.device),
+        "threads": args.threads,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a is not None and b else "-"
+
+
+def show(name: str, sides: dict[str, Any], key: str, fmt: str) -> str:
+    ours_v, peer_v = sides.get("recforge", {}).get(key), sides.get("peer", {}).get(key)
+    cell = [format(v, fmt) if v is not None else "-" for v in (ours_v, peer_v)]
+    return f"{cell[0]:>9} {cell[1]:>9} {ratio(ours_v, peer_v):>7}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(PAIRS), help="comma-separated pairs")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--peers-only", action="store_true", help="run the RecBole side only")
+    only.add_argument("--ours-only", action="store_true", help="run the recforge side only")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (recforge side)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    parser.add_argument("--throughput", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    pairs = [p.strip() for p in args.models.split(",") if p.strip()]
+    unknown = [p for p in pairs if p not in PAIRS]
+    if unknown:
+        parser.error(f"unknown pair {unknown[0]!r}; pairs: {', '.join(PAIRS)}")
+    sides = (
+        ["peer"] if args.peers_only else ["recforge"] if args.ours_only else ["recforge", "peer"]
+    )
+    full = implicit_feedback()
+    outer = user_split(full, test=0.2, order="time")
+    inner = user_split(outer.train, test=0.2, order="time")
+    done: dict[str, dict[str, dict[str, Any]]] = {"pairs": {}, "throughput": {}}
+
+    def save() -> dict[str, Any]:
+        """Merge this run's records into results/neural.json (re-read each time, so another run
+        writing other pairs or sides meanwhile keeps its figures)."""
+        results = read_result("neural")
+        results.pop("machine", None)
+        results.update(
+            {
+                "dataset": "ml-100k",
+                "split": "per-user chronological 80/20, valid 20% of train",
+                "protocol": "select on the inner split by early stopping, refit on outer.train "
+                "for the best epoch count, NDCG@10 on outer.test by recforge's evaluator",
+            }
+        )
+        for section, records in done.items():
+            kept = results.setdefault(section, {})
+            for name_, by_side in records.items():
+                kept.setdefault(name_, {}).update(by_side)
+        write_result("neural", results)
+        return results
+
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        data: dict[str, Any] = {
+            "inner": inner,
+            "outer": outer,
+            "fit_file": tmp / "fit.tsv",
+            "valid_file": tmp / "valid.tsv",
+            "train_file": tmp / "train.tsv",
+            "valid_users": test_users(inner.test),
+            "final_users": test_users(outer.test),
+        }
+        write_pairs(inner.train, data["fit_file"])
+        write_pairs(inner.test, data["valid_file"])
+        write_pairs(outer.train, data["train_file"])
+        for pair in pairs:
+            for side in sides:
+                if side == "recforge" and PAIRS[pair][0] not in available():
+                    print(f"{pair:<9} recforge has no model {PAIRS[pair][0]!r} yet: skipped")
+                    continue
+                record = run_pair(pair, side, data, tmp, args)
+                done["pairs"].setdefault(pair, {})[side] = record
+                save()
+                print(
+                    f"{pair:<9} {side:<8} NDCG@10 test {record['test_ndcg@10']:.4f}"
+                    f" valid {record['valid_ndcg@10']:.4f}"
+                    f" (its own {record['library_valid_ndcg@10']})"
+                    f"  best epoch {record['best_epoch']}/{record['epochs_run']}"
+                    f"  select {record['select_seconds']:.1f} s"
+                    f" refit {record['refit_seconds']:.1f} s",
+                    flush=True,
+                )
+        if args.throughput:
+            for name_, (_, peer) in THROUGHPUT.items():
+                for side in sides:
+                    if side == "peer" and peer is None:
+                        continue
+                    if side == "recforge" and name_ not in available():
+                        print(f"throughput: recforge has no model {name_!r} yet: skipped")
+                        continue
+                    record = throughput(name_, side, data, tmp, args)
+                    done["throughput"].setdefault(name_, {})[side] = record
+                    save()
+                    print(
+                        f"throughput {name_:<9} {side:<8} {record['samples_per_s']:.0f} samples/s",
+                        flush=True,
+                    )
+    results = save()
+    print(f"\n{'pair':<9} {'':<14} {'recforge':>9} {'RecBole':>9} {'ratio':>7}")
+    for pair, found in results["pairs"].items():
+        print(f"{pair:<9} {'NDCG@10 test':<14} {show(pair, found, 'test_ndcg@10', '.4f')}")
+        print(f"{'':<9} {'select s':<14} {show(pair, found, 'select_seconds', '.1f')}")
+        print(f"{'':<9} {'refit s':<14} {show(pair, found, 'refit_seconds', '.1f')}")
+        print(f"{'':<9} {'epochs run':<14} {show(pair, found, 'epochs_run', 'd')}")
+        print(f"{'':<9} {'samples/s':<14} {show(pair, found, 'samples_per_s', '.0f')}")
+    for name_, found in results["throughput"].items():
+        print(f"{name_:<9} {'samples/s':<14} {show(name_, found, 'samples_per_s', '.0f')}")
+    print(f"wrote {RESULTS / 'neural.json'}")
+
+
+if __name__ == "__main__":
+    main()
