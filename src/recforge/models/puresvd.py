@@ -59,7 +59,9 @@ class PureSVD(Recommender):
 
     def _score(self, users: np.ndarray, items: np.ndarray | None) -> np.ndarray:
         V = self.item_factors_ if items is None else self.item_factors_[items]
-        return self.user_factors_[users] @ V.T
+        # float64 products of the float32 factors are exact, so a batch (gemm) and a single
+        # user (gemv) round to the same float32 score and ties break the same way
+        return self.user_factors_[users].astype(np.float64) @ V.T.astype(np.float64)
 
     def _item_similarities(self, items: np.ndarray) -> np.ndarray:
         """The cosine of the right singular vectors (rows of V)."""
