@@ -67,8 +67,17 @@ PAIRS: dict[str, tuple[str, str]] = {
     "torchmf": ("torchmf", "BPR"),
 }
 # recforge parameters per pair (beyond STOPPING); {} = the model's defaults
+# neumf: RecBole NeuMF's shape (64-d embeddings, MLP 128 → 128 → 64, dropout 0.1) with the paper's
+# 4 negatives and lr 0.002: of five settings tried (issue 4's notes list them), the best NDCG@10 on
+# the inner validation split; recforge's own defaults are the paper's smaller network.
 RECFORGE_PARAMS: dict[str, dict[str, Any]] = {
-    "neumf": {},
+    "neumf": {
+        "factors": 64,
+        "layers": [128, 128, 64],
+        "dropout": 0.1,
+        "negatives": 4,
+        "lr": 0.002,
+    },
     "multvae": {},
     "lightgcn": {},
     "torchmf": {"loss": "bpr"},

@@ -647,11 +647,31 @@ def models() -> None:
 def demo(
     dataset: Annotated[str, typer.Option(help="MovieLens dataset name.")] = "ml-100k",
     seed: Annotated[int, typer.Option(help="Split seed.")] = 0,
+    all_models: Annotated[
+        bool, typer.Option("--all", help="Train every registered model (several minutes).")
+    ] = False,
+    models: Annotated[
+        str | None, typer.Option("--models", help="Comma-separated model names to train.")
+    ] = None,
 ) -> None:
-    """Train every registered model on MovieLens, print a leaderboard and sample recommendations."""
-    from recforge.demo import run_demo
+    """Train models on MovieLens, print a leaderboard and sample recommendations.
 
-    run_demo(dataset=dataset, seed=seed)
+    By default: every classical model and one quick deep model per family."""
+    from recforge.demo import demo_models, run_demo
+    from recforge.models import model_class
+
+    if all_models and models is not None:
+        raise typer.BadParameter("give --all or --models, not both", param_hint="--models")
+    chosen: list[str] | None = None
+    if models is not None:
+        chosen = [m.strip() for m in models.split(",") if m.strip()]
+        if not chosen:
+            raise typer.BadParameter("name at least one model, e.g. --models ease,multvae")
+        for name in chosen:
+            model_class(name)  # an unknown name fails here, with the closest ones
+    elif all_models:
+        chosen = demo_models(everything=True)
+    run_demo(dataset=dataset, seed=seed, models=chosen)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,8 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from recforge.data import Interactions
+from recforge.errors import ParameterError
 
-__all__ = ["LeaderboardRow", "leaderboard", "run_demo"]
+__all__ = ["DEEP_SAMPLE", "LeaderboardRow", "demo_models", "leaderboard", "run_demo"]
+
+# the deep models of the default demo: one quick one per family (NCF, autoencoder for implicit
+# feedback and for ratings, feature interaction, graph); `recforge demo --all` trains them all
+DEEP_SAMPLE = ("neumf", "multvae", "iautorec", "fm", "lightgcn")
 
 
 @dataclass(frozen=True)
@@ -26,13 +32,31 @@ class LeaderboardRow:
     fit_seconds: float
 
 
-def leaderboard(
-    data: Interactions, seed: int = 0, item_features: Any = None, user_features: Any = None
-) -> tuple[list[LeaderboardRow], Any]:
-    """Fit every registered model on a per-user 80/20 split and score it with full ranking.
+def demo_models(everything: bool = False) -> list[str]:
+    """The models the demo trains: every registered one, or (default) every classical model and
+    DEEP_SAMPLE, in registration order."""
+    from recforge.models import available
 
-    item_features: a FeatureTable for the models that need one (they are skipped without it);
-    side-feature models (deeprating, twotower, fm …) get it and `user_features` too.
+    names = list(available())
+    if everything:
+        return names
+    return [n for n in names if not _is_neural(n) or n in DEEP_SAMPLE]
+
+
+def leaderboard(
+    data: Interactions,
+    seed: int = 0,
+    item_features: Any = None,
+    user_features: Any = None,
+    models: list[str] | None = None,
+    on_row: Callable[[LeaderboardRow], None] | None = None,
+) -> tuple[list[LeaderboardRow], Any]:
+    """Fit models on a per-user 80/20 split and score each with full ranking.
+
+    models: registered names (default: every one); item_features: a FeatureTable for the
+    models that need one (they are skipped without it); side-feature models (deeprating,
+    twotower, fm …) get it and `user_features` too. on_row: called with each row as soon as
+    its model is scored.
 
     Returns (rows sorted by NDCG@10, best fitted model).
     """
@@ -40,11 +64,12 @@ def leaderboard(
     from recforge.evaluation import evaluate
     from recforge.models import available, get
 
+    names = list(available()) if models is None else list(models)
     parts = user_split(data, test=0.2, seed=seed)
     rows: list[LeaderboardRow] = []
     fitted: dict[str, Any] = {}
-    for name in available():
-        model = get(name, seed=seed)
+    for name in names:
+        model = get(name, seed=seed, progress=False) if _is_neural(name) else get(name, seed=seed)
         if model.uses_item_features and item_features is None:
             continue
         start = time.perf_counter()
@@ -58,33 +83,60 @@ def leaderboard(
             metrics.append("rmse")
         result = evaluate(model, parts.test, train=parts.train, k=[10, 20], metrics=metrics)
         values = result.as_dict()
-        rows.append(
-            LeaderboardRow(
-                model=name,
-                rmse=values.get("rmse"),
-                ndcg10=values["ndcg@10"],
-                recall20=values["recall@20"],
-                coverage10=values["coverage@10"],
-                fit_seconds=seconds,
-            )
+        row = LeaderboardRow(
+            model=name,
+            rmse=values.get("rmse"),
+            ndcg10=values["ndcg@10"],
+            recall20=values["recall@20"],
+            coverage10=values["coverage@10"],
+            fit_seconds=seconds,
         )
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
         fitted[name] = model
+    if not rows:
+        raise ParameterError("no model could be trained: give models that need no item features")
     rows.sort(key=lambda r: -r.ndcg10)
     return rows, fitted[rows[0].model]
 
 
-def run_demo(dataset: str = "ml-100k", seed: int = 0, console: Console | None = None) -> None:
-    """Print the leaderboard and the best model's top-10 for two users, with movie titles."""
+def _is_neural(name: str) -> bool:
+    from recforge.models import model_class
+    from recforge.models.neural_base import NeuralRecommender
+
+    return issubclass(model_class(name), NeuralRecommender)
+
+
+def run_demo(
+    dataset: str = "ml-100k",
+    seed: int = 0,
+    console: Console | None = None,
+    models: list[str] | None = None,
+) -> None:
+    """Print a line per model as it finishes, the leaderboard, and the best model's top-10 for
+    two users with movie titles. models: default `demo_models()`."""
     from recforge.data import load_movielens
+    from recforge.models import available
 
     console = console or Console()
+    chosen = demo_models() if models is None else models
     console.print(
         f"[bold]recforge demo[/bold] — {dataset}, per-user 80/20 split (seed {seed}), "
-        "full ranking over unseen items"
+        f"full ranking over unseen items, {len(chosen)} models"
     )
     movielens = load_movielens(dataset)
+
+    def report(row: LeaderboardRow) -> None:
+        console.print(f"  {row.model:<12} NDCG@10 {row.ndcg10:.4f}   fit {row.fit_seconds:6.1f} s")
+
     rows, model = leaderboard(
-        movielens.interactions, seed, movielens.item_features, movielens.user_features
+        movielens.interactions,
+        seed,
+        movielens.item_features,
+        movielens.user_features,
+        models=chosen,
+        on_row=report,
     )
     table = Table(title="Leaderboard")
     for column in ("model", "RMSE", "NDCG@10", "Recall@20", "Coverage@10", "fit (s)"):
@@ -113,3 +165,10 @@ def run_demo(dataset: str = "ml-100k", seed: int = 0, console: Console | None = 
         for rank, (item, score) in enumerate(zip(items, scores[0], strict=False), start=1):
             recs.add_row(str(rank), str(titles[item]), f"{float(score):.3f}")
         console.print(recs)
+    left_out = [n for n in available() if n not in chosen]
+    if models is None and left_out:
+        console.print(
+            f"{len(left_out)} more deep models ({', '.join(left_out)}) take several minutes "
+            "more: 'recforge demo --all' trains every model, "
+            "'recforge demo --models a,b' the ones you name."
+        )

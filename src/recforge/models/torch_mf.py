@@ -112,9 +112,12 @@ class TorchMF(NeuralRecommender):
                 p, q
             )
         negatives = self._sampler.sample(users, int(self.negatives), step.generator)
-        pos = module.pair_scores(users, items)
-        neg = module.pair_scores(users[:, None].expand_as(negatives), negatives)
-        penalty = self._penalty(p, module.item_embedding(items), module.item_embedding(negatives))
+        # one lookup per table: positives and negatives together, [B, 1 + N]
+        candidates = torch.cat([items[:, None], negatives], dim=1)
+        q = module.item_embedding(candidates)
+        scores = (p[:, None, :] * q).sum(-1) + module.item_bias(candidates).squeeze(-1)
+        pos, neg = scores[:, 0], scores[:, 1:]
+        penalty = self._penalty(p, q[:, 0], q[:, 1:])
         if self.loss == "bpr":
             return losses.bpr_loss(pos, neg) + penalty
         return losses.bce_with_negatives(pos, neg) + penalty

@@ -90,26 +90,30 @@ class NegativeSampler:
     def sample(self, users: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
         """int64 [B, n]: n negatives for each of users int64 [B] (on the sampler's device)."""
         out = self._draw((users.numel(), n), generator)
-        bad = self.is_positive(users, out)
+        flat = out.view(-1)
+        # flat positions still holding a positive; only these are redrawn and checked again
+        rejected = torch.nonzero(self.is_positive(users, out).view(-1)).squeeze(1)
         for _ in range(ROUNDS):
-            if not bool(bad.any()):
+            if rejected.numel() == 0:
                 return out
-            redraw = self._draw((int(bad.sum()),), generator)
-            out[bad] = redraw
-            bad = self.is_positive(users, out)
-        if bool(bad.any()):
-            self._exact(users, out, bad, generator)
+            flat[rejected] = self._draw((rejected.numel(),), generator)
+            rejected = rejected[self.is_positive(users[rejected // n], flat[rejected])]
+        if rejected.numel():
+            self._exact(users, out, rejected, generator)
         return out
 
     def _exact(
         self,
         users: torch.Tensor,
         out: torch.Tensor,
-        bad: torch.Tensor,
+        rejected: torch.Tensor,
         generator: torch.Generator,
     ) -> None:
-        """Fill the still-rejected draws from each user's complement, in place."""
-        rows, cols = (t.cpu().numpy() for t in torch.nonzero(bad, as_tuple=True))
+        """Fill the still-rejected draws (flat positions in out [B, n]) from each user's
+        complement, in place."""
+        n = out.shape[1]
+        positions = rejected.cpu().numpy()
+        rows, cols = positions // n, positions % n
         seeds = torch.randint(2**31 - 1, (1,), generator=generator, device=self.device)
         rng = np.random.default_rng(int(seeds.item()))
         user_ids = users.cpu().numpy()
