@@ -86,8 +86,10 @@ def main() -> None:
             f"{r['fit_seconds']:>8.1f}"
         )
     if "svd" in results and "iautorec" in results:
+        pairs = zip(results["iautorec"]["folds"], results["svd"]["folds"], strict=False)
+        wins = sum(a["rmse"] < b["rmse"] for a, b in pairs)
         better = results["iautorec"]["rmse"] < results["svd"]["rmse"]
-        print(f"I-AutoRec beats biased MF: {better}")
+        print(f"I-AutoRec beats biased MF: {better} (mean), on {wins} of {args.folds} folds")
     path = write_result(
         "deep_ratings", {"dataset": "ml-100k", "split": "kfold k=5 seed 0", "models": results}
     )

@@ -33,7 +33,9 @@ moves the recforge side only (the peer's JSON records the device it used).
 
     RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_neural.py \
         [--models neumf,multvae,lightgcn,torchmf] [--peers-only | --ours-only] \
-        [--device cpu] [--threads N] [--no-throughput]
+        [--device cpu] [--threads N] [--seeds 0,1,2] [--params JSON] [--no-throughput]
+With several seeds each side runs the whole protocol once per seed (its model's seed and, for
+RecBole, its config seed) and the record keeps the means beside each run.
     (--models "" runs the throughput section alone)
 """
 
@@ -57,7 +59,7 @@ from recforge.data import Interactions, user_split
 from recforge.models import available, get
 
 K = 10  # list length written by both sides
-SEED = 0
+SEEDS = "0"  # default --seeds
 
 # recforge model and RecBole model class of each pair
 PAIRS: dict[str, tuple[str, str]] = {
@@ -78,7 +80,9 @@ RECFORGE_PARAMS: dict[str, dict[str, Any]] = {
         "negatives": 4,
         "lr": 0.002,
     },
-    "multvae": {},
+    # a constant rate: the default cosine schedule spans `epochs`, so the early-stopped run (300)
+    # and the refit (the best epoch count) would follow different schedules
+    "multvae": {"lr_schedule": "constant"},
     "lightgcn": {},
     "torchmf": {"loss": "bpr"},
 }
@@ -130,8 +134,9 @@ def ours(
     valid: Interactions | None,
     users: list[str],
     device: str,
+    seed: int,
 ) -> tuple[dict[str, list[str]], dict[str, Any]]:
-    model = get(name, seed=SEED, device=device, progress=False, **params)
+    model = get(name, seed=seed, device=device, progress=False, **params)
     start = time.perf_counter()
     model.fit(train, valid)
     seconds = time.perf_counter() - start
@@ -155,6 +160,7 @@ def theirs(
     users: list[str],
     tmp: Path,
     args: argparse.Namespace,
+    seed: int,
 ) -> tuple[dict[str, list[str]], dict[str, Any]]:
     from recforge.evaluation import read_recommendations
 
@@ -172,7 +178,7 @@ def theirs(
         "--params",
         json.dumps(params),
         "--seed",
-        str(SEED),
+        str(seed),
         "--device",
         args.device,
         "--threads",
@@ -186,8 +192,21 @@ def theirs(
     return (read_recommendations(out) if users else {}), facts
 
 
+def ours_params(pair: str, args: argparse.Namespace) -> dict[str, Any]:
+    """recforge's parameters for a pair: RECFORGE_PARAMS with this run's --params over them."""
+    return {**RECFORGE_PARAMS[pair], **args.params.get(pair, {})}
+
+
+def record_key(pair: str, side: str, args: argparse.Namespace) -> str:
+    """Where a record is kept: "recforge" / "peer", or for a recforge run with --params for the
+    pair "recforge <those params>", beside (not over) the run with the usual parameters."""
+    if side == "recforge" and args.params.get(pair):
+        return f"recforge {json.dumps(args.params[pair], sort_keys=True)}"
+    return side
+
+
 def run_pair(
-    pair: str, side: str, data: dict[str, Any], tmp: Path, args: argparse.Namespace
+    pair: str, side: str, data: dict[str, Any], tmp: Path, args: argparse.Namespace, seed: int
 ) -> dict[str, Any]:
     """Select (early stopping on the inner split), then refit on outer.train; one side."""
     inner, outer = data["inner"], data["outer"]
@@ -195,16 +214,16 @@ def run_pair(
 
     def fit(train: Interactions, valid: Interactions | None, users: list[str], epochs: int | None):
         if side == "recforge":
-            params = {**STOPPING, **RECFORGE_PARAMS[pair]}
+            params = {**STOPPING, **ours_params(pair, args)}
             if epochs is not None:
                 params["epochs"] = epochs
-            return ours(mine, params, train, valid, users, args.device)
+            return ours(mine, params, train, valid, users, args.device, seed)
         overrides = dict(PEER_PARAMS[pair])
         if epochs is not None:
             overrides["epochs"] = epochs
         train_file = data["fit_file"] if valid is not None else data["train_file"]
         valid_file = data["valid_file"] if valid is not None else None
-        return theirs(peer, overrides, train_file, valid_file, users, tmp, args)
+        return theirs(peer, overrides, train_file, valid_file, users, tmp, args, seed)
 
     lists, select = fit(inner.train, inner.test, data["valid_users"], None)
     select["valid_ndcg@10"] = ndcg(lists, inner.test, inner.train)
@@ -212,7 +231,7 @@ def run_pair(
     lists, refit = fit(outer.train, None, data["final_users"], best)
     return {
         "model": mine if side == "recforge" else peer,
-        "params": {**STOPPING, **RECFORGE_PARAMS[pair]}
+        "params": {**STOPPING, **ours_params(pair, args)}
         if side == "recforge"
         else PEER_PARAMS[pair],
         "test_ndcg@10": ndcg(lists, outer.test, outer.train),
@@ -228,8 +247,27 @@ def run_pair(
         "epoch_seconds": refit["epoch_seconds"],
         "device": select.get("device", args.device),
         "threads": args.threads,
+        "seed": seed,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+AVERAGED = ("test_ndcg@10", "valid_ndcg@10", "select_seconds", "refit_seconds", "samples_per_s")
+
+
+def over_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One record for several seeds: the AVERAGED figures are means over the runs (each run's
+    own under "runs"), the rest are the first run's."""
+    if len(runs) == 1:
+        return runs[0]
+    record = {k: v for k, v in runs[0].items() if k not in ("valid_curve", "seed")}
+    for key in AVERAGED:
+        values = [r[key] for r in runs if r[key] is not None]
+        record[key] = float(np.mean(values)) if values else None
+    record["test_ndcg@10_std"] = float(np.std([r["test_ndcg@10"] for r in runs], ddof=1))
+    record["seeds"] = [r["seed"] for r in runs]
+    record["runs"] = runs
+    return record
 
 
 def throughput(
@@ -237,11 +275,13 @@ def throughput(
 ) -> dict[str, Any]:
     params, peer = THROUGHPUT[name]
     fixed = {"epochs": THROUGHPUT_EPOCHS}
+    seed = args.seeds[0]
     if side == "recforge":
-        _, facts = ours(name, {**params, **fixed}, data["outer"].train, None, [], args.device)
+        train = data["outer"].train
+        _, facts = ours(name, {**params, **fixed}, train, None, [], args.device, seed)
     else:
         assert peer is not None
-        _, facts = theirs(peer, fixed, data["train_file"], None, [], tmp, args)
+        _, facts = theirs(peer, fixed, data["train_file"], None, [], tmp, args, seed)
     return {
         "model": name if side == "recforge" else peer,
         "params": params if side == "recforge" else {},
@@ -273,7 +313,29 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (recforge side)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
     parser.add_argument("--throughput", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--seeds", default=SEEDS, help="comma-separated seeds; figures are means over them"
+    )
+    parser.add_argument(
+        "--params",
+        default="{}",
+        help='recforge parameters over RECFORGE_PARAMS, per pair: \'{"torchmf": {"lr": 0.02}}\'',
+    )
     args = parser.parse_args()
+    try:
+        args.params = json.loads(args.params)
+    except json.JSONDecodeError as exc:
+        parser.error(f"--params is not JSON: {exc}")
+    if not isinstance(args.params, dict) or not all(
+        p in PAIRS and isinstance(v, dict) for p, v in args.params.items()
+    ):
+        parser.error(f"--params must map pair names ({', '.join(PAIRS)}) to parameter objects")
+    try:
+        args.seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+    except ValueError:
+        parser.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
+    if not args.seeds:
+        parser.error("--seeds needs at least one seed")
     import torch
 
     torch.set_num_threads(args.threads)
@@ -328,8 +390,13 @@ def main() -> None:
                 if side == "recforge" and PAIRS[pair][0] not in available():
                     print(f"{pair:<9} recforge has no model {PAIRS[pair][0]!r} yet: skipped")
                     continue
-                record = run_pair(pair, side, data, tmp, args)
-                done["pairs"].setdefault(pair, {})[side] = record
+                runs = []
+                for seed in args.seeds:
+                    runs.append(run_pair(pair, side, data, tmp, args, seed))
+                    print(f"{pair:<9} {side:<8} seed {seed}: NDCG@10 test "
+                          f"{runs[-1]['test_ndcg@10']:.4f}", flush=True)  # fmt: skip
+                record = over_seeds(runs)
+                done["pairs"].setdefault(pair, {})[record_key(pair, side, args)] = record
                 save()
                 print(
                     f"{pair:<9} {side:<8} NDCG@10 test {record['test_ndcg@10']:.4f}"
@@ -337,7 +404,8 @@ def main() -> None:
                     f" (its own {record['library_valid_ndcg@10']})"
                     f"  best epoch {record['best_epoch']}/{record['epochs_run']}"
                     f"  select {record['select_seconds']:.1f} s"
-                    f" refit {record['refit_seconds']:.1f} s",
+                    f" refit {record['refit_seconds']:.1f} s"
+                    + (f"  (means of seeds {args.seeds})" if len(args.seeds) > 1 else ""),
                     flush=True,
                 )
         if args.throughput:
@@ -363,6 +431,12 @@ def main() -> None:
         print(f"{'':<9} {'refit s':<14} {show(pair, found, 'refit_seconds', '.1f')}")
         print(f"{'':<9} {'epochs run':<14} {show(pair, found, 'epochs_run', 'd')}")
         print(f"{'':<9} {'samples/s':<14} {show(pair, found, 'samples_per_s', '.0f')}")
+        for key, variant in found.items():
+            if key.startswith("recforge "):
+                print(
+                    f"{'':<9} {key}: NDCG@10 test {variant['test_ndcg@10']:.4f}, select "
+                    f"{variant['select_seconds']:.1f} s, refit {variant['refit_seconds']:.1f} s"
+                )
     for name_, found in results["throughput"].items():
         print(f"{name_:<9} {'samples/s':<14} {show(name_, found, 'samples_per_s', '.0f')}")
     print(f"wrote {RESULTS / 'neural.json'}")

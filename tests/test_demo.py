@@ -9,6 +9,7 @@ import pytest
 from recforge.cli import main
 from recforge.data import Interactions
 from recforge.demo import DEEP_SAMPLE, LeaderboardRow, demo_models, leaderboard
+from recforge.errors import ParameterError
 from recforge.models import available, model_class
 from recforge.models.neural_base import NeuralRecommender
 
@@ -69,3 +70,10 @@ def test_demo_refuses_bad_model_choices_in_one_line(
     assert len(lines) == 1
     assert lines[0].startswith("error: ")
     assert fragment in lines[0]
+
+
+def test_a_leaderboard_of_only_feature_models_without_features_says_why(
+    tiny_explicit: Interactions,
+) -> None:
+    with pytest.raises(ParameterError, match="needs item features"):
+        leaderboard(tiny_explicit, models=["content"])

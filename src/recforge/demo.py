@@ -96,7 +96,9 @@ def leaderboard(
             on_row(row)
         fitted[name] = model
     if not rows:
-        raise ParameterError("no model could be trained: give models that need no item features")
+        raise ParameterError(
+            "no model was trained: every model named needs item features, which were not given"
+        )
     rows.sort(key=lambda r: -r.ndcg10)
     return rows, fitted[rows[0].model]
 
