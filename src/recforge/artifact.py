@@ -1,21 +1,29 @@
-"""Model artifacts: one `.npz` file, read with `allow_pickle=False`.
+"""Model artifacts: a directory with `manifest.json` and `arrays.npz`; no pickle anywhere.
 
-Layout:
-    __meta__        JSON text: format, version, recforge version, model name, hyper-parameters,
-                    fitted scalars, shapes.
-    user_ids        raw user ids [n_users] (int64 or unicode)
-    item_ids        raw item ids [n_items]
-    seen_indptr     int64 [n_users + 1]   ┐ the training interactions, for filtering seen items
-    seen_indices    int32 [nnz]           ┘
-    state.<name>    each learned array of the model
+Layout of DIR:
+    manifest.json   format, format_version, the recforge / numpy / torch versions that wrote it,
+                    the model name, its hyper-parameters and fitted scalars, the catalogue
+                    sizes, the id maps (count and dtype; the ids themselves are arrays), the
+                    training-data fingerprint, evaluation metrics given at save time, every
+                    array's name, dtype and shape, and content_sha256: a SHA-256 of the rest of
+                    the manifest and of arrays.npz, checked on load.
+    arrays.npz      user_ids, item_ids [n] (int64 or unicode), seen_indptr int64 [n_users + 1],
+                    seen_indices int32 [nnz] (the training interactions, for filtering seen
+                    items), state.<name> (each learned array; deep models' tensors too).
+                    Read with allow_pickle=False, so loading runs no code from the file.
 
-A loaded model needs no dataset. Deep models keep their tensors as `state.<name>` arrays too.
+Saving writes a temporary directory beside DIR and renames it into place, so a reader sees the
+old artifact or the new one, never half of one. Artifacts of format 1 (a single .npz file) still
+load.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -27,29 +35,114 @@ import scipy.sparse as sp
 from recforge.data.idmap import IdMap
 from recforge.errors import DataError, ParameterError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load", "save_model"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST_FILE", "load", "read_manifest", "save_model"]
 
 FORMAT = "recforge-model"
-FORMAT_VERSION = 1
-MODEL_FILE = "model.npz"
+FORMAT_VERSION = 2
+MANIFEST_FILE = "manifest.json"
+ARRAYS_FILE = "arrays.npz"
+LEGACY_FILE = "model.npz"  # format 1: one .npz with a __meta__ entry
 
 
-def save_model(model: Any, path: str | Path) -> Path:
-    """Write a fitted Recommender to `path` (a file; written atomically). Returns the path."""
-    from recforge import __version__
-
+def save_model(model: Any, path: str | Path, *, metrics: dict[str, float] | None = None) -> Path:
+    """Write a fitted Recommender as the artifact directory `path` (replacing an artifact
+    already there, atomically). metrics: evaluation figures to record, e.g. {"ndcg@10": 0.4}.
+    Returns the directory."""
     target = Path(path)
-    if target.is_dir():
-        target = target / MODEL_FILE
+    if target.exists() and not _replaceable(target):
+        raise DataError(
+            f"{target}: exists and is not a recforge model directory; choose a new path "
+            "(an existing model directory is replaced)"
+        )
+    arrays, scalars = _arrays_of(model)
+    manifest = _manifest(model, scalars, arrays, metrics)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    try:
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an artifact is not
+        arrays_path = staging / ARRAYS_FILE
+        with arrays_path.open("wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+            fh.flush()
+            os.fsync(fh.fileno())
+        manifest["content_sha256"] = _content_hash(manifest, arrays_path)
+        with (staging / MANIFEST_FILE).open("w") as fh:
+            json.dump(manifest, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest of the artifact directory `path`, its hash checked."""
+    directory = Path(path)
+    manifest = _read_json(directory / MANIFEST_FILE)
+    _check_format(directory, manifest)
+    expected = manifest.get("content_sha256")
+    actual = _content_hash(manifest, directory / ARRAYS_FILE)
+    if expected != actual:
+        raise DataError(
+            f"{directory}: the model is damaged (its content hash does not match the manifest); "
+            "save or train it again"
+        )
+    return manifest
+
+
+def load(path: str | Path) -> Any:
+    """Load a model saved by `Recommender.save`: an artifact directory, a directory holding one
+    (`recforge train --out DIR` writes DIR/model), or a format-1 .npz file."""
+    source = Path(path)
+    if (source / "model" / MANIFEST_FILE).is_file():
+        source = source / "model"
+    if (source / MANIFEST_FILE).is_file():
+        manifest = read_manifest(source)
+        contents = _read_arrays(source / ARRAYS_FILE, manifest)
+        return _build(manifest, contents)
+    legacy = source / LEGACY_FILE if source.is_dir() else source
+    if legacy.is_file():
+        return _load_legacy(legacy)
+    raise DataError(
+        f"{source}: no recforge model there (no {MANIFEST_FILE}); train one with "
+        "'recforge train --data … --model … --out DIR' or model.save(path)"
+    )
+
+
+# ---------------------------------------------------------------------------- writing
+def _arrays_of(model: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The model's arrays (with the id maps and seen items) and its JSON scalars."""
     arrays: dict[str, np.ndarray] = {}
     scalars: dict[str, Any] = {}
     for name, value in model._get_state().items():
         if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:
+                raise TypeError(f"cannot save attribute {name}: object arrays need pickle")
             arrays[f"state.{name}"] = value
         elif isinstance(value, bool | int | float | str) or value is None:
             scalars[name] = value
         else:
             raise TypeError(f"cannot save attribute {name} of type {type(value).__name__}")
+    seen = model.seen_
+    arrays.update(
+        user_ids=model.user_ids_.raw_ids,
+        item_ids=model.item_ids_.raw_ids,
+        seen_indptr=seen.indptr.astype(np.int64),
+        seen_indices=seen.indices.astype(np.int32),
+    )
+    return arrays, scalars
+
+
+def _manifest(
+    model: Any,
+    scalars: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    metrics: dict[str, float] | None,
+) -> dict[str, Any]:
+    from recforge import __version__
+
     params = model.get_params()
     try:
         json.dumps(params)
@@ -58,67 +151,131 @@ def save_model(model: Any, path: str | Path) -> Path:
             f"{type(model).__name__} has hyper-parameters that are not plain values "
             f"({params}); only numbers, strings, booleans, None and lists of them can be saved"
         ) from None
-    meta = {
+    torch = sys.modules.get("torch")
+    return {
         "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "recforge": __version__,
+        "format_version": FORMAT_VERSION,
+        "versions": {
+            "recforge": __version__,
+            "numpy": np.__version__,
+            "torch": getattr(torch, "__version__", None),
+        },
         "model": model.name,
         "params": params,
         "scalars": scalars,
-        "n_users": model.n_users_,
-        "n_items": model.n_items_,
-        "explicit": model.explicit_,
+        "n_users": int(model.n_users_),
+        "n_items": int(model.n_items_),
+        "explicit": bool(model.explicit_),
+        "id_maps": {
+            side: {"count": len(ids), "dtype": ids.raw_ids.dtype.str}
+            for side, ids in (("users", model.user_ids_), ("items", model.item_ids_))
+        },
+        "train_fingerprint": getattr(model, "train_fingerprint_", None),
+        "metrics": {k: float(v) for k, v in (metrics or {}).items()},
+        "arrays": {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()},
     }
-    seen = model.seen_
-    arrays.update(
-        __meta__=np.array(json.dumps(meta)),
-        user_ids=model.user_ids_.raw_ids,
-        item_ids=model.item_ids_.raw_ids,
-        seen_indptr=seen.indptr.astype(np.int64),
-        seen_indices=seen.indices.astype(np.int32),
-    )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=target.parent)
+
+
+def _content_hash(manifest: dict[str, Any], arrays_path: Path) -> str:
+    """SHA-256 of the manifest (without its own hash, keys sorted) followed by arrays.npz."""
+    digest = hashlib.sha256()
+    rest = {k: v for k, v in manifest.items() if k != "content_sha256"}
+    digest.update(json.dumps(rest, sort_keys=True).encode())
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def load(path: str | Path) -> Any:
-    """Load a model saved by `Recommender.save` (a file, or a directory holding model.npz)."""
-    from recforge.models.registry import model_class
-
-    source = Path(path)
-    if source.is_dir():
-        source = source / MODEL_FILE
-    if not source.is_file():
+        with arrays_path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except FileNotFoundError:
         raise DataError(
-            f"{source}: no model file there; train one with "
-            "'recforge train --data … --model … --out DIR' or model.save(path)"
-        )
+            f"{arrays_path.parent}: the model is incomplete ({ARRAYS_FILE} is missing)"
+        ) from None
+    return digest.hexdigest()
+
+
+def _replaceable(target: Path) -> bool:
+    """Whether `target` may be overwritten: an artifact directory, or an empty directory."""
+    if not target.is_dir():
+        return False
+    return (target / MANIFEST_FILE).is_file() or not any(target.iterdir())
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Rename the finished `staging` directory to `target`, moving an old one aside first."""
+    _fsync_dir(staging)
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".old-{target.name}-", dir=target.parent))
+        old.rmdir()
+        os.replace(target, old)
     try:
-        with np.load(source, allow_pickle=False) as npz:
+        os.replace(staging, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    _fsync_dir(target.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------- reading
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path.parent}: no recforge model there (no {MANIFEST_FILE})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: the model manifest is damaged ({exc})") from None
+    if not isinstance(value, dict):
+        raise DataError(f"{path}: not a recforge model manifest")
+    return value
+
+
+def _check_format(where: Path, manifest: dict[str, Any]) -> None:
+    if manifest.get("format") != FORMAT:
+        raise DataError(f"{where}: not a recforge model (format {manifest.get('format')!r})")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        writer = manifest.get("versions", {}).get("recforge", "?")
+        raise DataError(
+            f"{where}: model format {version} (written by recforge {writer}) cannot be read by "
+            f"this recforge, which reads format {FORMAT_VERSION}; upgrade recforge or retrain"
+        )
+
+
+def _read_arrays(path: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
             contents = {key: npz[key] for key in npz.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise DataError(f"{source}: not a recforge model file ({exc})") from None
-    if "__meta__" not in contents:
-        raise DataError(f"{source}: not a recforge model file (no __meta__ entry)")
-    try:
-        meta = json.loads(str(contents["__meta__"]))
-    except json.JSONDecodeError:
-        raise DataError(f"{source}: corrupt model metadata") from None
-    if meta.get("format") != FORMAT:
-        raise DataError(f"{source}: not a recforge model file (format {meta.get('format')!r})")
-    if meta.get("version") != FORMAT_VERSION:
-        raise DataError(
-            f"{source}: model format version {meta.get('version')} is not supported by this "
-            f"recforge (it reads version {FORMAT_VERSION}); retrain or upgrade recforge"
-        )
+        raise DataError(f"{path}: the model arrays cannot be read ({exc})") from None
+    listed = manifest.get("arrays", {})
+    if set(listed) != set(contents):
+        raise DataError(f"{path.parent}: the model's arrays do not match its manifest")
+    for name, spec in listed.items():
+        if contents[name].dtype.str != spec["dtype"] or list(contents[name].shape) != spec["shape"]:
+            raise DataError(f"{path.parent}: array {name!r} does not match the manifest")
+    return contents
+
+
+def _build(meta: dict[str, Any], contents: dict[str, np.ndarray]) -> Any:
+    """A model from its manifest (or format-1 metadata) and arrays."""
+    from recforge.models.registry import model_class
+
     cls = model_class(meta["model"])
     model = cls(**meta["params"])
     n_users, n_items = int(meta["n_users"]), int(meta["n_items"])
@@ -131,9 +288,28 @@ def load(path: str | Path) -> Any:
         shape=(n_users, n_items),
     )
     model.explicit_ = bool(meta["explicit"])
+    model.train_fingerprint_ = meta.get("train_fingerprint")
     state: dict[str, Any] = dict(meta["scalars"])
     for key, value in contents.items():
         if key.startswith("state."):
             state[key.removeprefix("state.")] = value
     model._set_state(state)
     return model
+
+
+def _load_legacy(source: Path) -> Any:
+    """A format-1 artifact: one .npz whose __meta__ entry holds the JSON metadata."""
+    try:
+        with np.load(source, allow_pickle=False) as npz:
+            contents = {key: npz[key] for key in npz.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{source}: not a recforge model file ({exc})") from None
+    if "__meta__" not in contents:
+        raise DataError(f"{source}: not a recforge model file (no __meta__ entry)")
+    try:
+        meta = json.loads(str(contents.pop("__meta__")))
+    except json.JSONDecodeError:
+        raise DataError(f"{source}: corrupt model metadata") from None
+    if meta.get("format") != FORMAT or meta.get("version") != 1:
+        raise DataError(f"{source}: not a recforge model file (format {meta.get('format')!r})")
+    return _build(meta, contents)

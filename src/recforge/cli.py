@@ -316,7 +316,7 @@ def train(
         typer.Option("--resume", help="Neural models: continue the interrupted run in --run-dir."),
     ] = False,
 ) -> None:
-    """Train a model on interactions and save it (no pickle) to DIR/model.npz."""
+    """Train a model on interactions and save it (no pickle) to DIR/model."""
     from recforge.models import get
     from recforge.models.neural_base import NeuralRecommender
 
@@ -361,8 +361,7 @@ def train(
     estimator.fit(train_data, valid_data, **fit_options)
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "model.npz"
-    estimator.save(path)
+    path = estimator.save(out / "model")
     typer.echo(
         f"trained {model} on {train_data.nnz:,} interactions "
         f"({train_data.n_users:,} users × {train_data.n_items:,} items) in {seconds:.2f}s → {path}"

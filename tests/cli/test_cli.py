@@ -184,7 +184,7 @@ def test_train_recommend_predict_evaluate(
         str(run_dir),
     )
     assert code == 0, err
-    assert (run_dir / "model.npz").exists()
+    assert (run_dir / "model" / "manifest.json").exists()
 
     recs = tmp_path / "recs.tsv"
     code, _, err = run(

@@ -103,9 +103,9 @@ def check_seed_reproduces(name: str) -> None:
 
 def check_save_load(name: str, tmp_path: Path) -> None:
     model = fitted(name)
-    path = model.save(tmp_path / "model.npz")
+    path = model.save(tmp_path / "model")
     loaded = load(path)
-    same_dir = load(tmp_path)  # a directory holding model.npz works too
+    same_dir = load(tmp_path)  # the directory above it ('recforge train --out') works too
     users = np.arange(model.n_users_)
     assert type(loaded) is type(model)
     assert loaded.get_params() == model.get_params()

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 import torch
 
 from recforge import load
+from recforge.artifact import ARRAYS_FILE
 from recforge.data import Interactions, user_split
 from recforge.evaluation import evaluate
 from recforge.models import get
@@ -140,8 +141,8 @@ def test_validation_during_training_does_not_leave_a_stale_cache() -> None:
 def test_adjacency_is_rebuilt_at_load_not_saved(tmp_path: Path) -> None:
     model = get("lightgcn", epochs=2, seed=0).fit(checkerboard())
     assert not any("adjacency" in key for key in model.module_.state_dict())
-    path = model.save(tmp_path / "m.npz")
-    with np.load(path) as npz:
+    path = model.save(tmp_path / "m")
+    with np.load(path / ARRAYS_FILE) as npz:
         assert not any("adjacency" in key for key in npz.files)
     loaded = load(path)
     np.testing.assert_allclose(

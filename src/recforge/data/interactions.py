@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -319,6 +320,21 @@ class Interactions:
             f"Interactions({self.n_users} users × {self.n_items} items, "
             f"{self.nnz} {kind} interactions{ts})"
         )
+
+    def fingerprint(self) -> str:
+        """A hex digest of the data: the matrix (pattern and values), the timestamps and the
+        raw ids of both sides; equal data gives the same digest in any process."""
+        digest = hashlib.blake2b(digest_size=16)
+        m = self.matrix
+        parts = [m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data]
+        parts += [self.user_ids.raw_ids, self.item_ids.raw_ids]
+        if self.timestamps is not None:
+            parts.append(self.timestamps)
+        for part in parts:
+            array = np.ascontiguousarray(part)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+        return digest.hexdigest()
 
     def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(user int32 [nnz], item int32 [nnz], value float32 [nnz]) in CSR order."""

@@ -33,6 +33,8 @@ class Recommender(ABC):
         n_users_, n_items_: int.
         seen_: binary CSR [n_users_, n_items_] of the training interactions.
         explicit_: whether the training values were ratings.
+        train_fingerprint_: `Interactions.fingerprint()` of the training data (None for a
+            model loaded from a format-1 file).
     Subclasses list their own learned attributes in `_learned` so they can be saved.
     """
 
@@ -50,6 +52,7 @@ class Recommender(ABC):
     n_items_: int
     seen_: sp.csr_array
     explicit_: bool
+    train_fingerprint_: str | None
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -142,6 +145,7 @@ class Recommender(ABC):
         self.n_items_ = train.n_items
         self.seen_ = train.binary()
         self.explicit_ = train.explicit
+        self.train_fingerprint_ = train.fingerprint()
         self._fit(train, valid)
         self._item_features = None  # used while fitting only; not kept alive by the model
         self._user_features = None
@@ -307,12 +311,13 @@ class Recommender(ABC):
         for name in self._learned:
             setattr(self, name, state[name])
 
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted model to one .npz file (no pickle); returns the path written."""
+    def save(self, path: str | Path, *, metrics: dict[str, float] | None = None) -> Path:
+        """Write the fitted model as the artifact directory `path` (manifest.json and
+        arrays.npz, no pickle; written atomically), recording `metrics` if given."""
         from recforge.artifact import save_model
 
         self._check_fitted("save")
-        return save_model(self, path)
+        return save_model(self, path, metrics=metrics)
 
 
 def _as_indices(

@@ -13,7 +13,6 @@ Everything else (devices, seeding, the loop, early stopping, checkpoints, saving
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -162,13 +161,9 @@ class NeuralRecommender(Recommender):
     def _fingerprint(self, train: Interactions) -> dict[str, Any]:
         """What a resumed run must share with its checkpoint: the model, its parameters (but
         epochs, which may grow, and device and progress) and the data (a digest)."""
-        m = train.matrix
-        digest = hashlib.blake2b(digest_size=16)
-        for part in (m.indptr, m.indices, m.data):
-            digest.update(np.ascontiguousarray(part).tobytes())
         free = ("epochs", "progress", "device")
         params = {k: repr(v) for k, v in self.get_params().items() if k not in free}
-        return {"model": self.name, "data": digest.hexdigest(), **params}
+        return {"model": self.name, "data": train.fingerprint(), **params}
 
     # ------------------------------------------------------------------ hooks
     def _build_module(self, train: Interactions | None) -> nn.Module:
