@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,15 +13,15 @@ import recforge
 from recforge.artifact import ARRAYS_FILE, MANIFEST_FILE, _content_hash, load, read_manifest
 from recforge.data import Interactions
 from recforge.errors import DataError
-from recforge.models import get
+from recforge.models import Recommender, get
 
 
 @pytest.fixture
-def model(tiny_explicit: Interactions):  # type: ignore[no-untyped-def]
+def model(tiny_explicit: Interactions) -> Recommender:
     return get("bias", n_epochs=3).fit(tiny_explicit)
 
 
-def rewrite_manifest(directory: Path, change: dict, rehash: bool) -> None:  # type: ignore[type-arg]
+def rewrite_manifest(directory: Path, change: dict[str, Any], rehash: bool) -> None:
     manifest = json.loads((directory / MANIFEST_FILE).read_text())
     manifest.update(change)
     if rehash:
@@ -29,7 +30,7 @@ def rewrite_manifest(directory: Path, change: dict, rehash: bool) -> None:  # ty
 
 
 def test_a_saved_model_is_a_directory_whose_manifest_describes_it(
-    model, tiny_explicit: Interactions, tmp_path: Path
+    model: Recommender, tiny_explicit: Interactions, tmp_path: Path
 ) -> None:
     path = model.save(tmp_path / "bias", metrics={"rmse": 0.9})
     assert sorted(p.name for p in path.iterdir()) == [ARRAYS_FILE, MANIFEST_FILE]
@@ -49,7 +50,7 @@ def test_a_saved_model_is_a_directory_whose_manifest_describes_it(
     np.testing.assert_array_equal(loaded.score([0, 1]), model.score([0, 1]))
 
 
-def test_a_flipped_byte_in_the_arrays_is_refused(model, tmp_path: Path) -> None:
+def test_a_flipped_byte_in_the_arrays_is_refused(model: Recommender, tmp_path: Path) -> None:
     path = model.save(tmp_path / "m")
     arrays = path / ARRAYS_FILE
     data = bytearray(arrays.read_bytes())
@@ -59,7 +60,7 @@ def test_a_flipped_byte_in_the_arrays_is_refused(model, tmp_path: Path) -> None:
         load(path)
 
 
-def test_an_edited_manifest_is_refused(model, tmp_path: Path) -> None:
+def test_an_edited_manifest_is_refused(model: Recommender, tmp_path: Path) -> None:
     path = model.save(tmp_path / "m")
     rewrite_manifest(path, {"params": {**model.get_params(), "n_epochs": 99}}, rehash=False)
     with pytest.raises(DataError, match="damaged"):
@@ -74,10 +75,10 @@ def test_an_edited_manifest_is_refused(model, tmp_path: Path) -> None:
     ],
 )
 def test_foreign_and_future_artifacts_are_refused(
-    model,
+    model: Recommender,
     tmp_path: Path,
-    change: dict,
-    message: str,  # type: ignore[type-arg]
+    change: dict[str, Any],
+    message: str,
 ) -> None:
     path = model.save(tmp_path / "m")
     rewrite_manifest(path, change, rehash=True)
@@ -85,7 +86,7 @@ def test_foreign_and_future_artifacts_are_refused(
         load(path)
 
 
-def test_damaged_or_missing_parts_are_refused(model, tmp_path: Path) -> None:
+def test_damaged_or_missing_parts_are_refused(model: Recommender, tmp_path: Path) -> None:
     path = model.save(tmp_path / "m")
     (path / ARRAYS_FILE).unlink()
     with pytest.raises(DataError, match="incomplete"):
@@ -99,7 +100,7 @@ def test_damaged_or_missing_parts_are_refused(model, tmp_path: Path) -> None:
 
 
 def test_a_pickled_array_is_never_unpickled_even_with_a_matching_hash(
-    model, tmp_path: Path
+    model: Recommender, tmp_path: Path
 ) -> None:
     path = model.save(tmp_path / "m")
     with np.load(path / ARRAYS_FILE) as npz:
@@ -112,7 +113,7 @@ def test_a_pickled_array_is_never_unpickled_even_with_a_matching_hash(
 
 
 def test_saving_replaces_an_artifact_and_leaves_no_temporary_files(
-    model, tiny_explicit: Interactions, tmp_path: Path
+    model: Recommender, tiny_explicit: Interactions, tmp_path: Path
 ) -> None:
     path = model.save(tmp_path / "m")
     other = get("popularity").fit(tiny_explicit)
@@ -122,7 +123,7 @@ def test_saving_replaces_an_artifact_and_leaves_no_temporary_files(
 
 
 def test_a_failed_save_keeps_the_old_artifact(
-    model, tiny_explicit: Interactions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    model: Recommender, tiny_explicit: Interactions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = model.save(tmp_path / "m")
     before = (path / MANIFEST_FILE).read_text()
@@ -138,7 +139,9 @@ def test_a_failed_save_keeps_the_old_artifact(
     assert load(path).name == "bias"
 
 
-def test_a_directory_that_is_not_an_artifact_is_not_overwritten(model, tmp_path: Path) -> None:
+def test_a_directory_that_is_not_an_artifact_is_not_overwritten(
+    model: Recommender, tmp_path: Path
+) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "ratings.csv").write_text("u,i,r\n")
     with pytest.raises(DataError, match="not a recforge model directory"):
@@ -146,7 +149,7 @@ def test_a_directory_that_is_not_an_artifact_is_not_overwritten(model, tmp_path:
     assert (tmp_path / "data" / "ratings.csv").exists()
 
 
-def test_format_1_files_still_load(model, tmp_path: Path) -> None:
+def test_format_1_files_still_load(model: Recommender, tmp_path: Path) -> None:
     path = model.save(tmp_path / "m")
     manifest = read_manifest(path)
     with np.load(path / ARRAYS_FILE) as npz:
@@ -175,7 +178,7 @@ def test_the_fingerprint_follows_the_data(tiny_explicit: Interactions) -> None:
 
 
 def test_an_artifact_gets_the_usual_permissions_not_a_private_temp_dir(
-    model, tmp_path: Path
+    model: Recommender, tmp_path: Path
 ) -> None:
     import os
 

@@ -673,6 +673,31 @@ def demo(
     run_demo(dataset=dataset, seed=seed, models=chosen)
 
 
+# --------------------------------------------------------------------------- serve
+@app.command(epilog="Example: recforge serve runs/ease --port 8000")
+def serve(
+    model_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="A model directory ('recforge train --out'), or a directory of them (each "
+            "served under its folder name)."
+        ),
+    ],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+) -> None:
+    """Serve recommendations over HTTP (FastAPI on uvicorn); the API is described at /docs."""
+    from recforge.serving.server import serve as run_server
+    from recforge.serving.store import ModelStore
+
+    store = ModelStore(model_dir)  # a missing or damaged model fails here, in one line
+    typer.echo(
+        f"serving {', '.join(store.names)} on http://{host}:{port} (API at /docs); Ctrl-C stops"
+    )
+    run_server(store, host=host, port=port, workers=workers)
+
+
 # --------------------------------------------------------------------------- entry point
 def _show_warning(
     message: Warning | str,

@@ -23,6 +23,7 @@ COMMANDS = [
     ["evaluate"],
     ["models"],
     ["demo"],
+    ["serve"],
 ]
 
 

@@ -1,0 +1,1 @@
+"""Serving trained models over HTTP: the model store and the FastAPI app."""

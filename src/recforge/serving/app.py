@@ -1,0 +1,227 @@
+"""The HTTP service: FastAPI routes over a ModelStore.
+
+Every user mistake is a 4xx whose body is {"detail": "<one line naming the problem and the
+fix>"}: an unknown item or model (404), k out of range or a bad body (422), an operation the
+model cannot do (409), an oversized batch (413). Ids in paths and bodies are raw ids as in the
+training data; an integer-id catalogue accepts them as numbers or strings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from recforge.errors import RecforgeError, UnsupportedOperationError
+from recforge.serving.store import ModelStore, ServedModel
+
+__all__ = ["MAX_BATCH", "create_app"]
+
+MAX_BATCH = 1000  # users or pairs in one request
+
+RawId = str | int
+
+
+class Recommendation(BaseModel):
+    item: RawId
+    score: float
+
+
+class UserRecommendations(BaseModel):
+    user: RawId
+    model: str
+    version: str
+    fallback: str | None = Field(
+        None, description="'popularity' when the user is unknown to the model, else null"
+    )
+    items: list[Recommendation]
+
+
+class BatchRequest(BaseModel):
+    users: list[RawId]
+    k: int = 10
+    exclude_seen: bool = True
+    model: str | None = None
+
+
+class HistoryRequest(BaseModel):
+    items: list[RawId]
+    k: int = 10
+    model: str | None = None
+
+
+class HistoryRecommendations(BaseModel):
+    model: str
+    version: str
+    fallback: str | None = Field(
+        None, description="'popularity' when the model cannot score a history, else null"
+    )
+    unknown_items: list[RawId] = Field(description="history items the model does not know")
+    items: list[Recommendation]
+
+
+class PredictRequest(BaseModel):
+    pairs: list[tuple[RawId, RawId]] = Field(description="[user, item] pairs")
+    model: str | None = None
+
+
+class Prediction(BaseModel):
+    user: RawId
+    item: RawId
+    rating: float
+    known_user: bool
+    known_item: bool
+
+
+def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH) -> FastAPI:
+    """The service over `store`; the OpenAPI spec is at /openapi.json, its page at /docs."""
+    app = FastAPI(title="recforge", summary="Recommendations from trained recforge models")
+    app.state.store = store
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
+        return JSONResponse(status_code=422, content={"detail": f"{where}: {first['msg']}"})
+
+    @app.exception_handler(RecforgeError)
+    async def user_mistake(request: Request, exc: RecforgeError) -> JSONResponse:
+        status = 409 if isinstance(exc, UnsupportedOperationError) else 422
+        return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+    def served(name: str | None) -> ServedModel:
+        found = store.get(name)
+        if found is None:
+            raise HTTPException(
+                404, f"no model named {name!r} is served; models: {', '.join(store.names)}"
+            )
+        return found
+
+    def check_k(k: int, m: ServedModel) -> None:
+        n = m.model.n_items_
+        if not 1 <= k <= n:
+            raise HTTPException(422, f"k must be between 1 and the catalogue size {n}; got {k}")
+
+    def check_batch(size: int, what: str) -> None:
+        if size > max_batch:
+            raise HTTPException(
+                413, f"{size} {what} in one request; send at most {max_batch} per request"
+            )
+
+    def listing(m: ServedModel, ids: np.ndarray, scores: np.ndarray) -> list[Recommendation]:
+        keep = ids >= 0
+        raw = m.raw_items(ids[keep])
+        return [
+            Recommendation(item=r, score=float(s)) for r, s in zip(raw, scores[keep], strict=True)
+        ]
+
+    def popular(m: ServedModel, top: np.ndarray) -> list[Recommendation]:
+        """The fallback list: items with their training interaction counts as scores."""
+        counts = m.counts[top]
+        pairs = zip(m.raw_items(top), counts, strict=True)
+        return [Recommendation(item=r, score=float(c)) for r, c in pairs]
+
+    def for_user(m: ServedModel, raw: RawId, k: int, exclude_seen: bool) -> UserRecommendations:
+        user = m.user_index(str(raw))
+        if user is None:
+            items = popular(m, m.popular[:k])
+            return UserRecommendations(
+                user=raw, model=m.name, version=m.version, fallback="popularity", items=items
+            )
+        ids, scores = m.model.recommend([user], k=k, exclude_seen=exclude_seen)
+        items = listing(m, ids[0], scores[0])
+        return UserRecommendations(
+            user=raw, model=m.name, version=m.version, fallback=None, items=items
+        )
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        """Liveness, and the models served with their versions."""
+        return {
+            "status": "ok",
+            "models": {n: store.get(n).version for n in store.names},  # type: ignore[union-attr]
+        }
+
+    @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations)
+    def recommend(
+        user_id: str,
+        k: Annotated[int, Query(description="list length")] = 10,
+        exclude_seen: Annotated[bool, Query(description="drop the user's training items")] = True,
+        model: Annotated[str | None, Query(description="served model name")] = None,
+    ) -> UserRecommendations:
+        """Top-k for a user, best first; an unknown user gets the most popular items, flagged."""
+        m = served(model)
+        check_k(k, m)
+        return for_user(m, user_id, k, exclude_seen)
+
+    @app.post("/recommendations", response_model=list[UserRecommendations])
+    def recommend_batch(body: BatchRequest) -> list[UserRecommendations]:
+        """The same for a batch of users, in the order given."""
+        m = served(body.model)
+        check_batch(len(body.users), "users")
+        check_k(body.k, m)
+        return [for_user(m, u, body.k, body.exclude_seen) for u in body.users]
+
+    @app.post("/recommendations/for-history", response_model=HistoryRecommendations)
+    def recommend_history(body: HistoryRequest) -> HistoryRecommendations:
+        """A new user from the items they liked, without retraining: the model's own history
+        scoring where it has one, else the most popular items outside the history (flagged)."""
+        m = served(body.model)
+        check_batch(len(body.items), "items")
+        check_k(body.k, m)
+        known = [(raw, m.item_index(str(raw))) for raw in body.items]
+        history = [i for _, i in known if i is not None]
+        unknown = [raw for raw, i in known if i is None]
+        if not history:
+            raise HTTPException(
+                404, f"none of the items {body.items[:5]} is known to model {m.name!r}"
+            )
+        if m.model.supports_history:
+            ids, scores = m.model.recommend_for_history(history, k=body.k)
+            items, fallback = listing(m, ids[0], scores[0]), None
+        else:
+            items = popular(m, m.popular[~np.isin(m.popular, history)][: body.k])
+            fallback = "popularity"
+        return HistoryRecommendations(
+            model=m.name, version=m.version, fallback=fallback, unknown_items=unknown, items=items
+        )
+
+    @app.get("/items/{item_id}/similar", response_model=list[Recommendation])
+    def similar(
+        item_id: str,
+        k: Annotated[int, Query(description="list length")] = 10,
+        model: Annotated[str | None, Query(description="served model name")] = None,
+    ) -> list[Recommendation]:
+        """The k items most similar to one item (the model's own similarity), best first."""
+        m = served(model)
+        check_k(k, m)
+        item = m.item_index(item_id)
+        if item is None:
+            raise HTTPException(404, f"unknown item {item_id!r}: not in model {m.name!r}")
+        ids, sims = m.model.similar_items([item], k=k)
+        return listing(m, ids[0], sims[0])
+
+    @app.post("/predict", response_model=list[Prediction])
+    def predict(body: PredictRequest) -> list[Prediction]:
+        """Predicted ratings; unknown users or items fall back on what the model knows."""
+        m = served(body.model)
+        check_batch(len(body.pairs), "pairs")
+        users = [m.user_index(str(u)) for u, _ in body.pairs]
+        items = [m.item_index(str(i)) for _, i in body.pairs]
+        ratings = m.model.predict(_with_unknowns(users), _with_unknowns(items))
+        return [
+            Prediction(user=u, item=i, rating=float(r), known_user=ku is not None,
+                       known_item=ki is not None)
+            for (u, i), r, ku, ki in zip(body.pairs, ratings, users, items, strict=True)
+        ]  # fmt: skip
+
+    return app
+
+
+def _with_unknowns(indices: list[int | None]) -> np.ndarray:
+    """int64 indices with -1 for None (what predict takes for an unknown user or item)."""
+    return np.array([-1 if x is None else x for x in indices], dtype=np.int64)

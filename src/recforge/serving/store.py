@@ -1,0 +1,122 @@
+"""The models a service holds: loaded artifacts by name, swapped in whole on reload.
+
+A request takes the current `ServedModel` once and uses it to the end, so a reload (which
+replaces the store's dict in one assignment) never changes a model under a request in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recforge.artifact import MANIFEST_FILE, load, read_manifest
+from recforge.errors import DataError
+
+__all__ = ["ModelStore", "ServedModel", "artifact_dirs"]
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded model with what serving needs beside it.
+
+    name: the name it is served under; path: its artifact directory; version: the first 12
+    hex digits of its content hash; popular: item indices int64 [n_items], most interactions
+    first (the fallback for unknown users); counts: int64 [n_items] training interactions.
+    """
+
+    name: str
+    path: Path
+    model: Any
+    manifest: dict[str, Any]
+    version: str
+    popular: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def from_dir(cls, name: str, path: Path) -> ServedModel:
+        manifest = read_manifest(path)
+        model = load(path)
+        counts = np.bincount(model.seen_.indices, minlength=model.n_items_).astype(np.int64)
+        popular = np.lexsort((np.arange(counts.size), -counts)).astype(np.int64)
+        version = manifest["content_sha256"][:12]
+        return cls(name, path, model, manifest, version, popular, counts)
+
+    def user_index(self, raw: str) -> int | None:
+        """The index of raw user id `raw` (given as text), or None for a user not trained on."""
+        return _index(self.model.user_ids_, raw)
+
+    def item_index(self, raw: str) -> int | None:
+        return _index(self.model.item_ids_, raw)
+
+    def raw_items(self, indices: np.ndarray) -> list[str | int]:
+        """Raw item ids (JSON-ready) of item indices."""
+        return [_plain(x) for x in self.model.item_ids_.to_raw(indices)]
+
+
+def _index(ids: Any, raw: str) -> int | None:
+    found = int(ids.to_index([raw], missing="mask")[0])  # "42" matches integer id 42
+    return None if found < 0 else found
+
+
+def _plain(x: Any) -> str | int:
+    return int(x) if isinstance(x, np.integer) else str(x)
+
+
+def artifact_dirs(path: Path) -> dict[str, Path]:
+    """Models to serve from `path`: an artifact directory, a `recforge train --out` directory
+    (its model/), or a directory of such directories (each served under its own name)."""
+    if (path / MANIFEST_FILE).is_file():
+        return {path.name: path}
+    if (path / "model" / MANIFEST_FILE).is_file():
+        return {path.name: path / "model"}
+    found: dict[str, Path] = {}
+    if path.is_dir():
+        for child in sorted(path.iterdir()):
+            if (child / MANIFEST_FILE).is_file():
+                found[child.name] = child
+            elif (child / "model" / MANIFEST_FILE).is_file():
+                found[child.name] = child / "model"
+    if not found:
+        raise DataError(
+            f"{path}: no recforge model there; give a directory written by "
+            "'recforge train --out DIR' or model.save(DIR), or a directory of them"
+        )
+    return found
+
+
+class ModelStore:
+    """Served models by name, loaded from `root` (see `artifact_dirs`); `reload()` reads them
+    again and swaps the whole set in at once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._models = self._read()
+
+    def _read(self) -> dict[str, ServedModel]:
+        return {name: ServedModel.from_dir(name, p) for name, p in artifact_dirs(self.root).items()}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._models)
+
+    @property
+    def default(self) -> str:
+        return next(iter(self._models))
+
+    def get(self, name: str | None) -> ServedModel | None:
+        """The model served as `name` (None: the first one), or None if there is no such."""
+        models = self._models
+        return models.get(self.default if name is None else name)
+
+    def reload(self) -> dict[str, str]:
+        """Load every model again (a failure leaves the served set as it was); returns the
+        versions now served by name."""
+        with self._lock:
+            fresh = self._read()
+            self._models = fresh
+        return {name: m.version for name, m in fresh.items()}

@@ -1,0 +1,75 @@
+"""`recforge serve` as a user runs it: a real uvicorn process on loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recforge.data import Interactions
+from recforge.models import get
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get_json(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def wait_until_up(process: subprocess.Popen[bytes], url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"the server did not answer {url} within {seconds} s")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_over_http_until_stopped(
+    tiny_explicit: Interactions, tmp_path: Path, workers: int
+) -> None:
+    model = get("ease").fit(tiny_explicit)
+    model.save(tmp_path / "run" / "model")
+    port = free_port()
+    command = [sys.executable, "-m", "recforge", "serve", str(tmp_path / "run"),
+               "--port", str(port), "--workers", str(workers)]  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
+        try:
+            wait_until_up(process, base + "/health")
+            status, health = get_json(base + "/health")
+            assert status == 200
+            assert list(health["models"]) == ["run"]
+            status, body = get_json(base + "/users/u1/recommendations?k=2")
+            assert status == 200
+            ids, _ = model.recommend(model.user_ids_.to_index(["u1"]), k=2)
+            assert [r["item"] for r in body["items"]] == list(model.item_ids_.to_raw(ids[0]))
+            status, body = get_json(base + "/users/u1/recommendations?k=0")
+            assert status == 422
+            assert "k must be between 1 and" in body["detail"]
+            status, spec = get_json(base + "/openapi.json")
+            assert "/users/{user_id}/recommendations" in spec["paths"]
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
