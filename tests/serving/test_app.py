@@ -165,3 +165,14 @@ def test_reload_swaps_in_a_new_artifact(
     store: ModelStore = client.app.state.store  # type: ignore[attr-defined]
     store.reload()
     assert client.get("/health").json()["models"]["bias"] != before
+
+
+def test_integer_ids_come_back_as_numbers(tmp_path: Path) -> None:
+    data = Interactions.from_arrays([7, 7, 8, 9], [100, 200, 100, 300], [5.0, 3.0, 4.0, 2.0])
+    get("ease").fit(data).save(tmp_path / "m")
+    client = TestClient(create_app(ModelStore(tmp_path / "m")))
+    body = client.get("/users/7/recommendations?k=1").json()
+    assert body["user"] == 7
+    assert body["items"][0]["item"] == 300
+    history = client.post("/recommendations/for-history", json={"items": ["100", 200], "k": 1})
+    assert history.json()["unknown_items"] == []

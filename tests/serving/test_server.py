@@ -63,6 +63,7 @@ def test_serve_answers_over_http_until_stopped(
             assert list(health["models"]) == ["run"]
             status, body = get_json(base + "/users/u1/recommendations?k=2")
             assert status == 200
+            assert body["user"] == "u1"
             ids, _ = model.recommend(model.user_ids_.to_index(["u1"]), k=2)
             assert [r["item"] for r in body["items"]] == list(model.item_ids_.to_raw(ids[0]))
             status, body = get_json(base + "/users/u1/recommendations?k=0")

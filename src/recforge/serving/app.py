@@ -135,7 +135,7 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH) -> FastAPI:
         ids, scores = m.model.recommend([user], k=k, exclude_seen=exclude_seen)
         items = listing(m, ids[0], scores[0])
         return UserRecommendations(
-            user=raw, model=m.name, version=m.version, fallback=None, items=items
+            user=m.raw_user(user), model=m.name, version=m.version, fallback=None, items=items
         )
 
     @app.get("/health")

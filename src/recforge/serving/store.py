@@ -52,6 +52,10 @@ class ServedModel:
     def item_index(self, raw: str) -> int | None:
         return _index(self.model.item_ids_, raw)
 
+    def raw_user(self, index: int) -> str | int:
+        """The raw user id (JSON-ready) of a user index."""
+        return _plain(self.model.user_ids_.to_raw([index])[0])
+
     def raw_items(self, indices: np.ndarray) -> list[str | int]:
         """Raw item ids (JSON-ready) of item indices."""
         return [_plain(x) for x in self.model.item_ids_.to_raw(indices)]
