@@ -156,15 +156,46 @@ def test_malformed_json_is_a_422_not_a_500(served: Served) -> None:
     assert "JSON" in response.json()["detail"]
 
 
-def test_reload_swaps_in_a_new_artifact(
+def test_admin_reload_swaps_in_a_new_artifact(
     served: Served, tiny_explicit: Interactions, tmp_path: Path
 ) -> None:
     client, _ = served
     before = client.get("/health").json()["models"]["bias"]
     get("bias", n_epochs=7).fit(tiny_explicit).save(tmp_path / "models" / "bias")
-    store: ModelStore = client.app.state.store  # type: ignore[attr-defined]
-    store.reload()
-    assert client.get("/health").json()["models"]["bias"] != before
+    response = client.post("/admin/reload")
+    assert response.status_code == 200
+    after = response.json()["models"]["bias"]
+    assert after != before
+    assert client.get("/health").json()["models"]["bias"] == after
+    assert (
+        f'recforge_model_info{{model="bias",version="{after}"}} 1.0' in client.get("/metrics").text
+    )
+
+
+def test_a_damaged_artifact_on_reload_keeps_the_served_models(
+    served: Served, tmp_path: Path
+) -> None:
+    client, _ = served
+    before = client.get("/health").json()["models"]
+    (tmp_path / "models" / "bias" / "arrays.npz").write_bytes(b"not a zip")
+    response = client.post("/admin/reload")
+    assert response.status_code == 422
+    assert "damaged" in response.json()["detail"]
+    assert client.get("/health").json()["models"] == before
+    assert client.get("/users/u1/recommendations?k=2&model=bias").status_code == 200
+
+
+def test_metrics_count_requests_by_route_and_status(served: Served) -> None:
+    client, _ = served
+    for _ in range(2):
+        client.get("/users/u1/recommendations?k=2")
+    client.get("/users/u1/recommendations?k=0")
+    text = client.get("/metrics").text
+    route = 'route="/users/{user_id}/recommendations"'
+    assert f'recforge_requests_total{{method="GET",{route},status="200"}} 2.0' in text
+    assert f'recforge_requests_total{{method="GET",{route},status="422"}} 1.0' in text
+    assert f"recforge_request_seconds_count{{{route}}} 3.0" in text
+    assert 'recforge_model_info{model="ease",version=' in text
 
 
 def test_integer_ids_come_back_as_numbers(tmp_path: Path) -> None:

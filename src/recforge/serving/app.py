@@ -13,10 +13,11 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from recforge.errors import RecforgeError, UnsupportedOperationError
+from recforge.serving.metrics import ServiceMetrics
 from recforge.serving.store import ModelStore, ServedModel
 
 __all__ = ["MAX_BATCH", "create_app"]
@@ -81,6 +82,9 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH) -> FastAPI:
     """The service over `store`; the OpenAPI spec is at /openapi.json, its page at /docs."""
     app = FastAPI(title="recforge", summary="Recommendations from trained recforge models")
     app.state.store = store
+    metrics = ServiceMetrics()
+    metrics.install(app)
+    metrics.set_models(store.versions())
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -141,10 +145,21 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH) -> FastAPI:
     @app.get("/health")
     def health() -> dict[str, Any]:
         """Liveness, and the models served with their versions."""
-        return {
-            "status": "ok",
-            "models": {n: store.get(n).version for n in store.names},  # type: ignore[union-attr]
-        }
+        return {"status": "ok", "models": store.versions()}
+
+    @app.get("/metrics", response_class=Response)
+    def prometheus() -> Response:
+        """Prometheus text format: request counts and latency by route, the models served."""
+        return metrics.render()
+
+    @app.post("/admin/reload")
+    def reload() -> dict[str, Any]:
+        """Load the served directory again and swap the new models in; requests in flight
+        finish on the models they started with. A model that fails to load leaves the served
+        set unchanged (422 naming the problem)."""
+        versions = store.reload()
+        metrics.set_models(versions)
+        return {"status": "reloaded", "models": versions}
 
     @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations)
     def recommend(

@@ -117,6 +117,10 @@ class ModelStore:
         models = self._models
         return models.get(self.default if name is None else name)
 
+    def versions(self) -> dict[str, str]:
+        """The version of each served model, by name."""
+        return {name: m.version for name, m in self._models.items()}
+
     def reload(self) -> dict[str, str]:
         """Load every model again (a failure leaves the served set as it was); returns the
         versions now served by name."""
