@@ -49,6 +49,16 @@ def test_ease_serves_a_history_like_a_known_user() -> None:
         model.recommend_for_history([], k=3)
 
 
+def test_ease_similar_items_are_the_recommendations_for_that_item_alone() -> None:
+    model = get("ease", reg=2.0).fit(implicit_counts())
+    for item in range(model.n_items_):
+        ids, sims = model.similar_items([item], k=3)
+        expected_ids, expected = model.recommend_for_history([item], k=3)
+        np.testing.assert_array_equal(ids, expected_ids)
+        np.testing.assert_allclose(sims, expected, rtol=1e-6)
+        np.testing.assert_allclose(sims[0], model.weights_[item, ids[0]])
+
+
 def test_ials_converges_to_the_exact_alternating_solution() -> None:
     data = implicit_counts()
     model = get("ials", factors=3, iterations=4, reg=0.1, alpha=2.0, cg_steps=30, seed=2)

@@ -58,6 +58,10 @@ class EASE(Recommender):
         B = self.weights_ if items is None else self.weights_[:, items]
         return np.asarray(self.seen_[users] @ B, dtype=np.float32)
 
+    def _item_similarities(self, items: np.ndarray) -> np.ndarray:
+        """Rows B[j, ·]: what EASE would score for a user who has seen only item j."""
+        return self.weights_[items]
+
     def _history_scores(self, history: np.ndarray) -> np.ndarray:
         """x·B for the new user's 0/1 history x."""
         return self.weights_[history].sum(axis=0, dtype=np.float32)
