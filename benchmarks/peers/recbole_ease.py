@@ -16,18 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from recbole_compat import restore_numpy_aliases
 
 
 def main() -> None:
     reg_weight, train_path, users_path, out_path, k = sys.argv[1:6]
-    # RecBole 1.2.1 predates NumPy 2: its Config re-exports aliases that NumPy 2 removed
-    # (np.float_ …). Restore the three it reads; nothing else changes.
-    for alias, kind in {
-        "float_": np.float64,
-        "complex_": np.complex128,
-        "unicode_": np.str_,
-    }.items():
-        setattr(np, alias, kind)
+    restore_numpy_aliases()
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
     from recbole.data.interaction import Interaction

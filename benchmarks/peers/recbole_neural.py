@@ -34,29 +34,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from recbole_compat import restore_numpy_aliases, restore_scipy_dok_update
 
 MODELS = ("NeuMF", "MultiVAE", "BPR", "LightGCN")
 PREDICT_PAIRS = 1 << 20  # user-item pairs per predict() call for models without full_sort_predict
-
-
-def restore_numpy_aliases() -> None:
-    """RecBole 1.2.1 predates NumPy 2: its Config re-exports aliases that NumPy 2 removed
-    (np.float_ …). Restore the three it reads; nothing else changes."""
-    for alias, kind in {
-        "float_": np.float64,
-        "complex_": np.complex128,
-        "unicode_": np.str_,
-    }.items():
-        setattr(np, alias, kind)
-
-
-def restore_scipy_dok_update() -> None:
-    """RecBole 1.2.1's graph models (LightGCN …) fill their adjacency with dok_matrix._update, a
-    private method newer SciPy dropped; restore it as the plain dict update it was."""
-    import scipy.sparse as sp
-
-    if not hasattr(sp.dok_matrix, "_update"):
-        sp.dok_matrix._update = lambda self, data: self._dict.update(data)
 
 
 def read_pairs(path: str) -> list[tuple[str, str]]:

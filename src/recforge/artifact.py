@@ -35,7 +35,15 @@ import scipy.sparse as sp
 from recforge.data.idmap import IdMap
 from recforge.errors import DataError, ParameterError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST_FILE", "load", "read_manifest", "save_model"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MANIFEST_FILE",
+    "load",
+    "load_with_manifest",
+    "read_manifest",
+    "save_model",
+]
 
 FORMAT = "recforge-model"
 FORMAT_VERSION = 2
@@ -99,9 +107,7 @@ def load(path: str | Path) -> Any:
     if (source / "model" / MANIFEST_FILE).is_file():
         source = source / "model"
     if (source / MANIFEST_FILE).is_file():
-        manifest = read_manifest(source)
-        contents = _read_arrays(source / ARRAYS_FILE, manifest)
-        return _build(manifest, contents)
+        return load_with_manifest(source)[0]
     legacy = source / LEGACY_FILE if source.is_dir() else source
     if legacy.is_file():
         return _load_legacy(legacy)
@@ -109,6 +115,14 @@ def load(path: str | Path) -> Any:
         f"{source}: no recforge model there (no {MANIFEST_FILE}); train one with "
         "'recforge train --data … --model … --out DIR' or model.save(path)"
     )
+
+
+def load_with_manifest(directory: str | Path) -> tuple[Any, dict[str, Any]]:
+    """The model of the artifact directory `directory` and its manifest (read and checked
+    once)."""
+    manifest = read_manifest(directory)
+    contents = _read_arrays(Path(directory) / ARRAYS_FILE, manifest)
+    return _build(manifest, contents), manifest
 
 
 # ---------------------------------------------------------------------------- writing

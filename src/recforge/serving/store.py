@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from recforge.artifact import MANIFEST_FILE, load, read_manifest
+from recforge.artifact import MANIFEST_FILE, load_with_manifest
 from recforge.errors import DataError
 
 __all__ = ["ModelStore", "ServedModel", "artifact_dirs"]
@@ -38,8 +38,7 @@ class ServedModel:
 
     @classmethod
     def from_dir(cls, name: str, path: Path) -> ServedModel:
-        manifest = read_manifest(path)
-        model = load(path)
+        model, manifest = load_with_manifest(path)
         counts = np.bincount(model.seen_.indices, minlength=model.n_items_).astype(np.int64)
         popular = np.lexsort((np.arange(counts.size), -counts)).astype(np.int64)
         version = manifest["content_sha256"][:12]
