@@ -16,8 +16,6 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     torch.topk does the selection (about 40× faster than numpy's argpartition); rows where a
     tie straddles the k-th place are redone exactly.
     """
-    import torch
-
     s = np.ascontiguousarray(scores, dtype=np.float32)
     if bool(np.isnan(s).any()):
         s = np.where(np.isnan(s), np.float32(-np.inf), s)
@@ -25,6 +23,10 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, n_cols)
     if n_rows == 0 or k == 0:
         return np.zeros((n_rows, k), dtype=np.int64), np.zeros((n_rows, k), dtype=np.float32)
+    if n_rows == 1:
+        return _topk_row(s[0], k)
+    import torch
+
     st = torch.from_numpy(s)
     values_t, cols_t = torch.topk(st, k, dim=1, largest=True, sorted=True)
     cols, values = cols_t.numpy(), values_t.numpy()
@@ -53,6 +55,19 @@ def topk_padded(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
         values = np.pad(values, ((0, 0), (0, pad)), constant_values=-np.inf)
     return ids, values.astype(np.float32, copy=False)
+
+
+def _topk_row(row: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """`topk` of one row float32 [N] without NaN (a request's list): a partition finds the k-th
+    value, then every column at or above it is ordered exactly. Returns ([1, k], [1, k])."""
+    if k < row.size:
+        threshold = np.partition(row, row.size - k)[row.size - k]
+        chosen = np.flatnonzero(row >= threshold)  # increasing columns, ties included
+    else:
+        chosen = np.arange(row.size)
+    order = np.argsort(-row[chosen], kind="stable")[:k]  # stable: ties keep column order
+    cols = chosen[order].astype(np.int64)
+    return cols[None, :], row[cols][None, :]
 
 
 def _exact_set(s: np.ndarray, k: int) -> np.ndarray:

@@ -686,6 +686,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    watch: Annotated[
+        float,
+        typer.Option(
+            help="Seconds between looks for re-saved models, swapped in without dropping "
+            "requests (0: only POST /admin/reload, which reaches one worker).",
+            min=0,
+        ),
+    ] = 2.0,
 ) -> None:
     """Serve recommendations over HTTP (FastAPI on uvicorn); the API is described at /docs."""
     from recforge.serving.server import serve as run_server
@@ -695,7 +703,7 @@ def serve(
     typer.echo(
         f"serving {', '.join(store.names)} on http://{host}:{port} (API at /docs); Ctrl-C stops"
     )
-    run_server(store, host=host, port=port, workers=workers)
+    run_server(store, host=host, port=port, workers=workers, watch=watch)
 
 
 # --------------------------------------------------------------------------- entry point

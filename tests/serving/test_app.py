@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,30 @@ def test_admin_reload_swaps_in_a_new_artifact(
     assert (
         f'recforge_model_info{{model="bias",version="{after}"}} 1.0' in client.get("/metrics").text
     )
+
+
+def test_the_watcher_swaps_in_a_model_saved_again(
+    tiny_explicit: Interactions, tmp_path: Path
+) -> None:
+    get("bias", n_epochs=3).fit(tiny_explicit).save(tmp_path / "m" / "bias")
+    store = ModelStore(tmp_path / "m")
+    assert store.disk_stamp() == store.stamp
+    with TestClient(create_app(store, watch=0.05)) as client:  # the lifespan runs the watcher
+        before = client.get("/health").json()["models"]["bias"]
+        get("bias", n_epochs=7).fit(tiny_explicit).save(tmp_path / "m" / "bias")
+        assert store.disk_stamp() != store.stamp
+        deadline = time.monotonic() + 10
+        while client.get("/health").json()["models"]["bias"] == before:
+            assert time.monotonic() < deadline, "the re-saved model was never swapped in"
+            time.sleep(0.05)
+        assert store.disk_stamp() == store.stamp
+        # a damaged save is skipped; the served model stays
+        served = client.get("/health").json()["models"]
+        (tmp_path / "m" / "bias" / "arrays.npz").write_bytes(b"damaged")
+        (tmp_path / "m" / "bias" / "manifest.json").touch()
+        time.sleep(0.3)
+        assert client.get("/health").json()["models"] == served
+        assert client.get("/users/u1/recommendations?k=2").status_code == 200
 
 
 def test_a_damaged_artifact_on_reload_keeps_the_served_models(

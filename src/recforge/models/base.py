@@ -229,6 +229,11 @@ class Recommender(ABC):
 
     def _mask_seen(self, scores: np.ndarray, users: np.ndarray, columns: np.ndarray | None) -> None:
         """Set the scores of each user's training items to -inf, in place."""
+        if columns is None and users.size <= 64:  # a few users: CSR row slices, no copies
+            indptr, indices = self.seen_.indptr, self.seen_.indices
+            for row, user in enumerate(users):
+                scores[row, indices[indptr[user] : indptr[user + 1]]] = -np.inf
+            return
         seen = self.seen_[users]
         if columns is None:
             rows = np.repeat(np.arange(users.size), np.diff(seen.indptr))

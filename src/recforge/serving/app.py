@@ -8,6 +8,10 @@ training data; an integer-id catalogue accepts them as numbers or strings.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import numpy as np
@@ -23,6 +27,7 @@ from recforge.serving.store import ModelStore, ServedModel
 __all__ = ["MAX_BATCH", "create_app"]
 
 MAX_BATCH = 1000  # users or pairs in one request
+_log = logging.getLogger("uvicorn.error")  # shown beside uvicorn's own messages
 
 RawId = str | int
 
@@ -78,11 +83,28 @@ class Prediction(BaseModel):
     known_item: bool
 
 
-def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH) -> FastAPI:
-    """The service over `store`; the OpenAPI spec is at /openapi.json, its page at /docs."""
-    app = FastAPI(title="recforge", summary="Recommendations from trained recforge models")
-    app.state.store = store
+def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 0.0) -> FastAPI:
+    """The service over `store`; the OpenAPI spec is at /openapi.json, its page at /docs.
+
+    watch: every `watch` seconds (0: never) look for artifacts saved again under the store's
+    directory and swap them in, as POST /admin/reload does; with several worker processes this
+    is how every worker picks up a new model.
+    """
     metrics = ServiceMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_watch(store, metrics, watch)) if watch > 0 else None
+        yield
+        if task is not None:
+            task.cancel()
+
+    app = FastAPI(
+        title="recforge",
+        summary="Recommendations from trained recforge models",
+        lifespan=lifespan,
+    )
+    app.state.store = store
     metrics.install(app)
     metrics.set_models(store.versions())
 
@@ -162,7 +184,7 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH) -> FastAPI:
         return {"status": "reloaded", "models": versions}
 
     @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations)
-    def recommend(
+    async def recommend(
         user_id: str,
         k: Annotated[int, Query(description="list length")] = 10,
         exclude_seen: Annotated[bool, Query(description="drop the user's training items")] = True,
@@ -235,6 +257,25 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH) -> FastAPI:
         ]  # fmt: skip
 
     return app
+
+
+async def _watch(store: ModelStore, metrics: ServiceMetrics, every: float) -> None:
+    """Reload `store` whenever its artifacts change on disk; a set that fails to load is
+    logged once and skipped until the files change again."""
+    failed = None
+    while True:
+        await asyncio.sleep(every)
+        now = store.disk_stamp()
+        if now is None or now == store.stamp or now == failed:
+            continue
+        try:
+            versions = await asyncio.to_thread(store.reload)
+        except RecforgeError as exc:
+            failed = now
+            _log.warning("recforge: kept the served models; the new ones do not load: %s", exc)
+        else:
+            metrics.set_models(versions)
+            _log.info("recforge: reloaded %s", versions)
 
 
 def _with_unknowns(indices: list[int | None]) -> np.ndarray:

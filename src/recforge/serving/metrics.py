@@ -7,11 +7,11 @@ With several uvicorn workers each worker reports its own requests.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ServiceMetrics"]
 
@@ -50,19 +50,39 @@ class ServiceMetrics:
             self.models.labels(model=name, version=version).set(1)
 
     def install(self, app: FastAPI) -> None:
-        @app.middleware("http")
-        async def timed(
-            request: Request, call_next: Callable[[Request], Awaitable[Response]]
-        ) -> Response:
-            start = time.perf_counter()
-            response = await call_next(request)
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            self.latency.labels(route=template).observe(time.perf_counter() - start)
-            self.requests.labels(
-                route=template, method=request.method, status=str(response.status_code)
-            ).inc()
-            return response
+        """Time and count every HTTP request of `app` (a plain ASGI middleware: no per-request
+        task or stream, unlike Starlette's BaseHTTPMiddleware)."""
+        app.add_middleware(_TimingMiddleware, metrics=self)
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _TimingMiddleware:
+    """ASGI middleware recording each HTTP request's route template, status and duration."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.latency.labels(route=template).observe(time.perf_counter() - start)
+            self.metrics.requests.labels(
+                route=template, method=scope["method"], status=str(status)
+            ).inc()

@@ -17,27 +17,41 @@ from recforge.serving.store import ModelStore
 __all__ = ["app_from_env", "serve"]
 
 ENV_DIR = "RECFORGE_SERVE_DIR"
+ENV_WATCH = "RECFORGE_SERVE_WATCH"
 
 
 def app_from_env() -> FastAPI:
     """The app over the models in $RECFORGE_SERVE_DIR (uvicorn's factory for workers)."""
-    return create_app(ModelStore(Path(os.environ[ENV_DIR])))
+    store = ModelStore(Path(os.environ[ENV_DIR]))
+    return create_app(store, watch=float(os.environ.get(ENV_WATCH, "0")))
 
 
-def serve(store: ModelStore, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(
+    store: ModelStore,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    watch: float = 2.0,
+) -> None:
     """Serve `store` until interrupted (blocks); with workers > 1 each worker process loads
-    the models of `store.root` itself."""
+    the models of `store.root` itself. watch: seconds between looks for re-saved artifacts
+    (0: only POST /admin/reload swaps models, and only in the worker that answers it)."""
     import uvicorn
 
+    # Startup and reload messages at "info", but no access log: a line per request would
+    # cost more than the recommendation.
     if workers == 1:
-        uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+        app = create_app(store, watch=watch)
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
         return
     os.environ[ENV_DIR] = str(store.root.resolve())
+    os.environ[ENV_WATCH] = str(watch)
     uvicorn.run(
         "recforge.serving.server:app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
+        log_level="info",
+        access_log=False,
     )

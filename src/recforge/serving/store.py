@@ -42,6 +42,7 @@ class ServedModel:
         counts = np.bincount(model.seen_.indices, minlength=model.n_items_).astype(np.int64)
         popular = np.lexsort((np.arange(counts.size), -counts)).astype(np.int64)
         version = manifest["content_sha256"][:12]
+        model.recommend([0], k=1)  # first-call costs (lazy imports, caches) before serving
         return cls(name, path, model, manifest, version, popular, counts)
 
     def user_index(self, raw: str) -> int | None:
@@ -91,17 +92,50 @@ def artifact_dirs(path: Path) -> dict[str, Path]:
     return found
 
 
+Stamp = tuple[tuple[str, int, int], ...]
+
+
+def _stamp(dirs: dict[str, Path]) -> Stamp:
+    """What changes when an artifact is saved again: each manifest's inode and mtime (a save
+    renames a new directory into place)."""
+    stamps = []
+    for name, path in dirs.items():
+        try:
+            st = (path / MANIFEST_FILE).stat()
+        except OSError:
+            stamps.append((name, -1, -1))
+        else:
+            stamps.append((name, st.st_ino, st.st_mtime_ns))
+    return tuple(stamps)
+
+
 class ModelStore:
     """Served models by name, loaded from `root` (see `artifact_dirs`); `reload()` reads them
-    again and swaps the whole set in at once."""
+    again and swaps the whole set in at once; `changed()` says whether the files on disk differ
+    from the set served (a model saved again, added or removed)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._lock = threading.Lock()
-        self._models = self._read()
+        self._models, self._stamp = self._read()
 
-    def _read(self) -> dict[str, ServedModel]:
-        return {name: ServedModel.from_dir(name, p) for name, p in artifact_dirs(self.root).items()}
+    def _read(self) -> tuple[dict[str, ServedModel], Stamp]:
+        dirs = artifact_dirs(self.root)
+        stamp = _stamp(dirs)
+        return {name: ServedModel.from_dir(name, p) for name, p in dirs.items()}, stamp
+
+    @property
+    def stamp(self) -> Stamp:
+        """The stamp of the artifacts served (see `disk_stamp`)."""
+        return self._stamp
+
+    def disk_stamp(self) -> Stamp | None:
+        """The stamp of the artifacts under `root` now (None when there are none); differs
+        from `stamp` once a model is saved again, added or removed."""
+        try:
+            return _stamp(artifact_dirs(self.root))
+        except DataError:
+            return None
 
     @property
     def names(self) -> list[str]:
@@ -124,6 +158,6 @@ class ModelStore:
         """Load every model again (a failure leaves the served set as it was); returns the
         versions now served by name."""
         with self._lock:
-            fresh = self._read()
-            self._models = fresh
+            fresh, stamp = self._read()
+            self._models, self._stamp = fresh, stamp
         return {name: m.version for name, m in fresh.items()}

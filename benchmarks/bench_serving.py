@@ -1,0 +1,319 @@
+"""Load test of `recforge serve` on loopback: latency, throughput, errors, reload under load.
+
+The server is the real command (`recforge serve DIR`, uvicorn) in its own process; the client
+is an asyncio load generator in this process, with C workers, each holding one keep-alive
+HTTP/1.1 connection.
+
+- open loop (the bar): requests are scheduled at a fixed rate R, whatever the server does, and
+  each latency runs from the request's scheduled time to its last response byte. A slow
+  server therefore shows as queueing delay instead of as fewer requests sent (no "coordinated
+  omission", as wrk2 measures). Every request asks for a random known user.
+- closed loop: each worker sends its next request as soon as the last one returns; gives the
+  highest throughput (at the cost of latency = C / throughput).
+- reload under load: an open-loop run during which the served artifact is saved again every
+  few seconds (alternating two fits), so the server's watcher swaps it in, and POST
+  /admin/reload is called too; any failed request fails the run.
+
+    RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_serving.py \
+        [--models svd,ials] [--rate 500] [--clients 32] [--duration 60] [--workers 1]
+
+Results go to benchmarks/results/serving.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from _common import read_result, write_result
+
+VERSION = re.compile(rb'"version":"([0-9a-f]+)"')
+
+
+@dataclass
+class Tally:
+    """What the clients saw: latencies in seconds, failures by kind, versions answered."""
+
+    latencies: list[float] = field(default_factory=list)
+    failures: dict[str, int] = field(default_factory=dict)
+    versions: set[str] = field(default_factory=set)
+
+    def fail(self, kind: str) -> None:
+        self.failures[kind] = self.failures.get(kind, 0) + 1
+
+    def summary(self, seconds: float) -> dict[str, Any]:
+        lat = np.array(self.latencies) * 1000.0
+        pct = np.percentile(lat, [50, 90, 99, 99.9]) if lat.size else [float("nan")] * 4
+        return {
+            "requests": int(lat.size) + sum(self.failures.values()),
+            "ok": int(lat.size),
+            "failures": dict(self.failures),
+            "req_per_s": round(lat.size / seconds, 1),
+            "p50_ms": round(float(pct[0]), 2),
+            "p90_ms": round(float(pct[1]), 2),
+            "p99_ms": round(float(pct[2]), 2),
+            "p999_ms": round(float(pct[3]), 2),
+            "max_ms": round(float(lat.max()), 2) if lat.size else None,
+            "versions_seen": sorted(self.versions),
+        }
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    match = re.search(rb"(?i)content-length:\s*(\d+)", head)
+    body = await reader.readexactly(int(match.group(1))) if match else b""
+    return status, body
+
+
+Schedule = asyncio.Queue[float | None]  # open loop: each request's send time; None ends
+
+
+async def _client(
+    port: int, paths: list[str], queue: Schedule | None, stop: float, tally: Tally
+) -> None:
+    """One connection. With a queue (open loop) it takes scheduled send times from it; without
+    one (closed loop) it sends back to back until `stop`."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    rng = random.Random(id(tally) ^ id(reader))
+    try:
+        while True:
+            if queue is not None:
+                scheduled = await queue.get()
+                if scheduled is None:
+                    return
+            else:
+                scheduled = time.perf_counter()
+                if scheduled >= stop:
+                    return
+            path = rng.choice(paths)
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+            try:
+                status, body = await _read_response(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                tally.fail("connection")
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                continue
+            if status != 200:
+                tally.fail(f"http {status}")
+                continue
+            tally.latencies.append(time.perf_counter() - scheduled)
+            found = VERSION.search(body)
+            if found:
+                tally.versions.add(found.group(1).decode())
+    finally:
+        writer.close()
+
+
+async def _load(
+    port: int, paths: list[str], clients: int, seconds: float, rate: float | None
+) -> dict[str, Any]:
+    """Run the load; rate None is closed loop. Returns the tally's summary and client CPU."""
+    tally = Tally()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    stop = start + seconds
+    queue: Schedule | None = asyncio.Queue() if rate else None
+    workers = [
+        asyncio.create_task(_client(port, paths, queue, stop, tally)) for _ in range(clients)
+    ]
+    if queue is not None and rate:
+        n = int(seconds * rate)
+        for j in range(n):
+            due = start + j / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            queue.put_nowait(due)
+        for _ in workers:
+            queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    elapsed = time.perf_counter() - start
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    out = tally.summary(elapsed)
+    out["seconds"] = round(elapsed, 1)
+    out["client_cpu_s"] = round(
+        (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime), 1
+    )
+    return out
+
+
+def run_load(
+    port: int, paths: list[str], clients: int, seconds: float, rate: float | None
+) -> dict[str, Any]:
+    try:
+        import uvloop
+
+        return uvloop.run(_load(port, paths, clients, seconds, rate))
+    except ImportError:
+        return asyncio.run(_load(port, paths, clients, seconds, rate))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`recforge serve DIR` as a child process, ready once /health answers."""
+
+    def __init__(self, directory: Path, workers: int, watch: float) -> None:
+        self.port = free_port()
+        cmd = [
+            sys.executable, "-m", "recforge", "serve", str(directory), "--port", str(self.port),
+            "--workers", str(workers), "--watch", str(watch),
+        ]  # fmt: skip
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (read until the server stops)
+        self.process = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1)
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not start: {self.output()}")
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def train(name: str, out: Path, seed: int = 0) -> None:
+    from recforge.data.datasets import load as load_dataset
+    from recforge.models.registry import get
+
+    model = get(name, seed=seed)
+    model.fit(load_dataset("ml-100k"))
+    model.save(out)
+
+
+def user_paths(directory: Path, name: str) -> list[str]:
+    """A request path per known user of the model saved in `directory`, served as `name`."""
+    from recforge import load
+
+    fitted = load(directory)
+    ids = fitted.user_ids_.to_raw(np.arange(fitted.n_users_))
+    return [f"/users/{u}/recommendations?k=10&model={name}" for u in ids]
+
+
+def reload_under_load(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """Open-loop load on model svd while its artifact is re-saved (two fits in turn) every
+    `--reload-every` seconds and POST /admin/reload is called between saves."""
+    from recforge import load
+
+    served = root / "svd"
+    spare = root.parent / "spare"
+    train("svd", spare, seed=1)  # a second fit, different content hash
+    fits = [load(served), load(spare)]
+    server = Server(root, args.workers, watch=0.5)
+    done = threading.Event()
+    saves = reloads = 0
+
+    def swapper() -> None:
+        nonlocal saves, reloads
+        turn = 1
+        while not done.wait(args.reload_every):
+            fits[turn % 2].save(served)
+            saves += 1
+            turn += 1
+            if done.wait(args.reload_every / 2):
+                break
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{server.port}/admin/reload", method="POST"
+            )
+            urllib.request.urlopen(request, timeout=30).read()
+            reloads += 1
+
+    thread = threading.Thread(target=swapper)
+    try:
+        thread.start()
+        result = run_load(
+            server.port, user_paths(served, "svd"), args.clients, args.reload_seconds, args.rate
+        )
+    finally:
+        done.set()
+        thread.join()
+        server.stop()
+    result.update(saves=saves, admin_reloads=reloads, rate=args.rate)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="svd,ials")
+    parser.add_argument("--rate", type=float, default=500.0, help="open-loop requests/s")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per run")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--closed", action="store_true", help="also a closed-loop run")
+    parser.add_argument("--reload-seconds", type=float, default=30.0)
+    parser.add_argument("--reload-every", type=float, default=3.0)
+    parser.add_argument("--no-reload", action="store_true")
+    args = parser.parse_args()
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # the server: one thread per worker
+    work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    root = work / "models"
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    record = read_result("serving")
+    runs = record.setdefault("runs", {})
+    try:
+        for name in models:
+            train(name, root / name)
+        server = Server(root, args.workers, watch=0)
+        try:
+            for name in models:
+                paths = user_paths(root / name, name)
+                run_load(server.port, paths, args.clients, 3.0, None)  # warm-up
+                key = f"{name} open {args.rate:g}/s c{args.clients} w{args.workers}"
+                runs[key] = run_load(server.port, paths, args.clients, args.duration, args.rate)
+                print(key, runs[key], flush=True)
+                if args.closed:
+                    key = f"{name} closed c{args.clients} w{args.workers}"
+                    runs[key] = run_load(server.port, paths, args.clients, args.duration, None)
+                    print(key, runs[key], flush=True)
+        finally:
+            server.stop()
+        if not args.no_reload and "svd" in models:
+            key = f"svd reload under load {args.rate:g}/s c{args.clients} w{args.workers}"
+            runs[key] = reload_under_load(args, root)
+            print(key, runs[key], flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    path = write_result("serving", record)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
