@@ -7,7 +7,7 @@ STAMP := $(VENV)/.recforge-installed
 SHARED_DATA := $(abspath ../shared/data)
 export RECFORGE_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),$(HOME)/.cache/recforge)
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint browser bench clean
 
 venv: $(STAMP)
 
@@ -26,7 +26,20 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# The page's tests (tests/serving/test_page.py) drive Debian's Chromium through chromedriver.
+CHROMIUM := /usr/bin/chromium /usr/bin/chromedriver
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+browser:
+	@for f in $(CHROMIUM); do test -x $$f || missing=1; done; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
+		set -x; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium chromium-driver; \
+	fi
+
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,13 +210,25 @@ class Server:
             self.process.kill()
 
 
-def train(name: str, out: Path, seed: int = 0) -> None:
-    from recforge.data.datasets import load as load_dataset
+def train(name: str, out: Path, seed: int = 0) -> Callable[[Path], None]:
+    """Fit model `name` on ML-100K and save it to `out` with titles, genres and ratings (as
+    `recforge train` does), so responses carry what a real page shows. Returns a function
+    that saves this fit, with the same extras, again to a path."""
+    from recforge.data import FeatureTable, load_movielens
     from recforge.models.registry import get
 
+    data = load_movielens("ml-100k")
     model = get(name, seed=seed)
-    model.fit(load_dataset("ml-100k"))
-    model.save(out)
+    model.fit(data.interactions)
+    shown = FeatureTable(
+        data.item_features.ids, [data.item_features[n] for n in ("title", "genres")]
+    )
+
+    def save(path: Path) -> None:
+        model.save(path, items=shown, ratings=data.interactions)
+
+    save(out)
+    return save
 
 
 def user_paths(directory: Path, name: str) -> list[str]:
@@ -230,12 +243,8 @@ def user_paths(directory: Path, name: str) -> list[str]:
 def reload_under_load(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     """Open-loop load on model svd while its artifact is re-saved (two fits in turn) every
     `--reload-every` seconds and POST /admin/reload is called between saves."""
-    from recforge import load
-
     served = root / "svd"
-    spare = root.parent / "spare"
-    train("svd", spare, seed=1)  # a second fit, different content hash
-    fits = [load(served), load(spare)]
+    fits = [train("svd", served, seed=0), train("svd", root.parent / "spare", seed=1)]
     server = Server(root, args.workers, watch=0.5)
     done = threading.Event()
     saves = reloads = 0
@@ -244,7 +253,7 @@ def reload_under_load(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         nonlocal saves, reloads
         turn = 1
         while not done.wait(args.reload_every):
-            fits[turn % 2].save(served)
+            fits[turn % 2](served)
             saves += 1
             turn += 1
             if done.wait(args.reload_every / 2):
@@ -280,6 +289,7 @@ def main() -> None:
     parser.add_argument("--reload-seconds", type=float, default=30.0)
     parser.add_argument("--reload-every", type=float, default=3.0)
     parser.add_argument("--no-reload", action="store_true")
+    parser.add_argument("--only-reload", action="store_true", help="skip the other runs")
     args = parser.parse_args()
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # the server: one thread per worker
@@ -289,12 +299,13 @@ def main() -> None:
     record = read_result("serving")
     runs = record.setdefault("runs", {})
     try:
-        for name in models:
+        for name in [] if args.only_reload else models:
             train(name, root / name)
-        server = Server(root, args.workers, watch=0)
+        server = None if args.only_reload else Server(root, args.workers, watch=0)
         try:
-            for name in models:
+            for name in [] if server is None else models:
                 paths = user_paths(root / name, name)
+                assert server is not None
                 run_load(server.port, paths, args.clients, 3.0, None)  # warm-up
                 key = f"{name} open {args.rate:g}/s c{args.clients} w{args.workers}"
                 runs[key] = run_load(server.port, paths, args.clients, args.duration, args.rate)
@@ -304,7 +315,8 @@ def main() -> None:
                     runs[key] = run_load(server.port, paths, args.clients, args.duration, None)
                     print(key, runs[key], flush=True)
         finally:
-            server.stop()
+            if server is not None:
+                server.stop()
         if not args.no_reload and "svd" in models:
             key = f"svd reload under load {args.rate:g}/s c{args.clients} w{args.workers}"
             runs[key] = reload_under_load(args, root)

@@ -10,9 +10,16 @@ import numpy as np
 import pytest
 
 import recforge
-from recforge.artifact import ARRAYS_FILE, MANIFEST_FILE, _content_hash, load, read_manifest
-from recforge.data import Interactions
-from recforge.errors import DataError
+from recforge.artifact import (
+    ARRAYS_FILE,
+    MANIFEST_FILE,
+    _content_hash,
+    load,
+    load_for_serving,
+    read_manifest,
+)
+from recforge.data import Feature, FeatureTable, IdMap, Interactions
+from recforge.errors import DataError, ParameterError
 from recforge.models import Recommender, get
 
 
@@ -188,3 +195,46 @@ def test_an_artifact_gets_the_usual_permissions_not_a_private_temp_dir(
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o755
+
+
+def test_item_features_and_training_ratings_travel_with_the_model(
+    model: Recommender, tiny_explicit: Interactions, tmp_path: Path
+) -> None:
+    # features of an item the model does not know (i9), none for one it knows (i3)
+    ids = IdMap(np.array(["i1", "i2", "i4", "i5", "i9"]))
+    items = FeatureTable(
+        ids,
+        [
+            Feature.text("title", ["One", "Two", "Four", "Five", "Nine"]),
+            Feature.multi_hot("genres", ["A", "B", "", "A|B", "X"]),
+            Feature.numeric("year", [5, 4, 3, 2, 1]),
+        ],
+    )
+    path = model.save(tmp_path / "m", items=items, ratings=tiny_explicit)
+    loaded, manifest, shown, ratings = load_for_serving(path)
+    assert manifest["item_features"] == {"title": "text", "genres": "multi_hot", "year": "numeric"}
+    assert shown is not None
+    assert ratings is not None
+    order = loaded.item_ids_.to_raw(np.arange(loaded.n_items_))  # i1 … i5
+    assert list(order) == ["i1", "i2", "i3", "i4", "i5"]
+    assert list(shown["title"].values) == ["One", "Two", "", "Four", "Five"]
+    genres = shown["genres"]
+    assert list(genres.vocabulary) == ["A", "B", "X"]
+    np.testing.assert_array_equal(
+        genres.values.toarray(), [[1, 0, 0], [0, 1, 0], [0, 0, 0], [0, 0, 0], [1, 1, 0]]
+    )
+    np.testing.assert_array_equal(shown["year"].values, [5, 4, np.nan, 3, 2])
+    np.testing.assert_array_equal(ratings.toarray(), tiny_explicit.matrix.toarray())
+    assert recforge.load(path).get_params() == model.get_params()  # plain load ignores them
+
+
+def test_ratings_other_than_the_training_data_are_refused(
+    model: Recommender, tiny_explicit: Interactions, tmp_path: Path
+) -> None:
+    other = Interactions.from_arrays(["u1", "u2"], ["i1", "i2"], [1.0, 2.0])
+    with pytest.raises(ParameterError, match="not the interactions the model was trained on"):
+        model.save(tmp_path / "m", ratings=other)
+    assert not (tmp_path / "m").exists()
+    plain = load_for_serving(model.save(tmp_path / "plain"))
+    assert plain[2] is None
+    assert plain[3] is None

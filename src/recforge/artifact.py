@@ -32,7 +32,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recforge.data.features import FEATURE_KINDS, Feature, FeatureTable
 from recforge.data.idmap import IdMap
+from recforge.data.interactions import Interactions
 from recforge.errors import DataError, ParameterError
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_FILE",
     "load",
+    "load_for_serving",
     "load_with_manifest",
     "read_manifest",
     "save_model",
@@ -52,10 +55,23 @@ ARRAYS_FILE = "arrays.npz"
 LEGACY_FILE = "model.npz"  # format 1: one .npz with a __meta__ entry
 
 
-def save_model(model: Any, path: str | Path, *, metrics: dict[str, float] | None = None) -> Path:
+def save_model(
+    model: Any,
+    path: str | Path,
+    *,
+    metrics: dict[str, float] | None = None,
+    items: FeatureTable | None = None,
+    ratings: Interactions | None = None,
+) -> Path:
     """Write a fitted Recommender as the artifact directory `path` (replacing an artifact
-    already there, atomically). metrics: evaluation figures to record, e.g. {"ndcg@10": 0.4}.
-    Returns the directory."""
+    already there, atomically). Returns the directory.
+
+    metrics: evaluation figures to record, e.g. {"ndcg@10": 0.4}.
+    items: item features to keep beside the model for display and filtering (titles, genres),
+        laid out on the model's items; what a service shows and filters by.
+    ratings: the interactions the model was trained on, to keep their values (ratings or
+        weights) beside the seen items; a service shows them as the user's history.
+    """
     target = Path(path)
     if target.exists() and not _replaceable(target):
         raise DataError(
@@ -63,7 +79,9 @@ def save_model(model: Any, path: str | Path, *, metrics: dict[str, float] | None
             "(an existing model directory is replaced)"
         )
     arrays, scalars = _arrays_of(model)
+    feature_kinds = _catalogue_arrays(model, arrays, items, ratings)
     manifest = _manifest(model, scalars, arrays, metrics)
+    manifest["item_features"] = feature_kinds
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
     try:
@@ -125,7 +143,73 @@ def load_with_manifest(directory: str | Path) -> tuple[Any, dict[str, Any]]:
     return _build(manifest, contents), manifest
 
 
+def load_for_serving(
+    directory: str | Path,
+) -> tuple[Any, dict[str, Any], FeatureTable | None, sp.csr_array | None]:
+    """What a service needs from the artifact directory `directory`, read and checked once:
+    the model, its manifest, the item features saved with it (None when none were) and the
+    training values float32 CSR [n_users, n_items] on the seen items' pattern (None when not
+    saved)."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    contents = _read_arrays(directory / ARRAYS_FILE, manifest)
+    model = _build(manifest, contents)
+    items = None
+    kinds = manifest.get("item_features") or {}
+    if kinds:
+        items = FeatureTable(
+            model.item_ids_, [_feature(name, kind, contents) for name, kind in kinds.items()]
+        )
+    ratings = None
+    if "seen_values" in contents:
+        ratings = sp.csr_array(
+            (contents["seen_values"], model.seen_.indices, model.seen_.indptr),
+            shape=model.seen_.shape,
+        )
+    return model, manifest, items, ratings
+
+
 # ---------------------------------------------------------------------------- writing
+def _catalogue_arrays(
+    model: Any,
+    arrays: dict[str, np.ndarray],
+    items: FeatureTable | None,
+    ratings: Interactions | None,
+) -> dict[str, str]:
+    """Add the item features ("items.<name>.<part>") and training values ("seen_values") to
+    `arrays`; returns the features' kinds by name, for the manifest."""
+    kinds: dict[str, str] = {}
+    if items is not None:
+        for name, feature in items.align(model.item_ids_).items():
+            kinds[name] = feature.kind
+            prefix = f"items.{name}."
+            if feature.kind == "multi_hot":
+                arrays[prefix + "indptr"] = feature.values.indptr.astype(np.int64)
+                arrays[prefix + "indices"] = feature.values.indices.astype(np.int32)
+            else:
+                arrays[prefix + "values"] = np.asarray(feature.values)
+            if feature.vocabulary is not None:
+                arrays[prefix + "vocabulary"] = np.asarray(feature.vocabulary, dtype=str)
+    if ratings is not None:
+        trained_on = getattr(model, "train_fingerprint_", None)
+        if trained_on is not None and ratings.fingerprint() != trained_on:
+            raise ParameterError(
+                "The 'ratings' given to save are not the interactions the model was trained on; "
+                "pass the training interactions, or leave 'ratings' out"
+            )
+        matrix = ratings.matrix
+        same = np.array_equal(matrix.indptr, model.seen_.indptr) and np.array_equal(
+            matrix.indices, model.seen_.indices
+        )
+        if not same:
+            raise ParameterError(
+                "The 'ratings' given to save do not cover the model's training interactions; "
+                "pass the interactions it was fitted on"
+            )
+        arrays["seen_values"] = np.asarray(matrix.data, dtype=np.float32)
+    return kinds
+
+
 def _arrays_of(model: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The model's arrays (with the id maps and seen items) and its JSON scalars."""
     arrays: dict[str, np.ndarray] = {}
@@ -309,6 +393,25 @@ def _build(meta: dict[str, Any], contents: dict[str, np.ndarray]) -> Any:
             state[key.removeprefix("state.")] = value
     model._set_state(state)
     return model
+
+
+def _feature(name: str, kind: str, contents: dict[str, np.ndarray]) -> Feature:
+    """Item feature `name` as saved by `_catalogue_arrays`."""
+    if kind not in FEATURE_KINDS:
+        raise DataError(f"item feature {name!r} has an unknown kind {kind!r}; upgrade recforge")
+    prefix = f"items.{name}."
+    vocabulary = contents.get(prefix + "vocabulary")
+    if kind == "multi_hot":
+        indices = contents[prefix + "indices"]
+        indptr = contents[prefix + "indptr"]
+        size = 0 if vocabulary is None else vocabulary.size
+        values: Any = sp.csr_array(
+            (np.ones(indices.size, dtype=np.float32), indices, indptr),
+            shape=(indptr.size - 1, size),
+        )
+    else:
+        values = contents[prefix + "values"]
+    return Feature(name, kind, values, vocabulary)
 
 
 def _load_legacy(source: Path) -> Any:

@@ -361,7 +361,8 @@ def train(
     estimator.fit(train_data, valid_data, **fit_options)
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
-    path = estimator.save(out / "model")
+    shown = _display_features(features if features is not None else item_features or data)
+    path = estimator.save(out / "model", items=shown, ratings=train_data)
     typer.echo(
         f"trained {model} on {train_data.nnz:,} interactions "
         f"({train_data.n_users:,} users × {train_data.n_items:,} items) in {seconds:.2f}s → {path}"
@@ -387,6 +388,23 @@ def _features(source: str, model: str, side: str) -> Any:
             "(only 100K and 1M have user demographics)"
         )
     return table
+
+
+def _display_features(source: Any) -> Any:
+    """The title and genres of the items (a FeatureTable), kept with a trained model for
+    `recforge serve` to show and filter by; from a FeatureTable or a MovieLens dataset name or
+    folder, else None (any other data source has none to offer)."""
+    from recforge.data import FeatureTable, load_movielens
+    from recforge.errors import DataError, DatasetNotFoundError
+
+    table = source
+    if not isinstance(source, FeatureTable):
+        try:
+            table = load_movielens(source).item_features
+        except (DataError, DatasetNotFoundError, OSError):
+            return None
+    kept = [table[name] for name in ("title", "genres") if name in table]
+    return FeatureTable(table.ids, kept) if kept else None
 
 
 def _data_warning() -> type[Warning]:
@@ -674,6 +692,57 @@ def demo(
 
 
 # --------------------------------------------------------------------------- serve
+@app.command(epilog="Example: recforge index runs/ials --kind hnsw -p ef_search=256")
+def index(
+    model_dir: Annotated[
+        Path, typer.Argument(help="A model directory ('recforge train --out' or model.save).")
+    ],
+    kind: Annotated[str, typer.Option(help="hnsw (a graph) or ivf (k-means lists).")] = "hnsw",
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="Index parameter key=value: M, ef_construction, ef_search (hnsw); nlist, "
+            "nprobe (ivf).",
+        ),
+    ] = None,
+    check: Annotated[
+        int, typer.Option(help="Users whose ANN top-10 is compared with exact search.", min=0)
+    ] = 1000,
+) -> None:
+    """Build an approximate nearest-neighbour index (faiss) of an embedding model's items, for
+    'recforge serve' to answer from on large catalogues; seen items stay filtered exactly."""
+    import numpy as np
+
+    from recforge.artifact import load_with_manifest
+    from recforge.retrieval import ANNIndex, recommend_ann, retrieval_vectors
+    from recforge.serving.store import INDEX_DIR
+
+    source = model_dir / "model" if (model_dir / "model" / "manifest.json").is_file() else model_dir
+    model, manifest = load_with_manifest(source)
+    params = _parse_params(param or [])
+    vectors = retrieval_vectors(model)[1]
+    start = time.perf_counter()
+    built = ANNIndex.build(vectors, kind=kind, **params)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - start
+    built.meta["model_sha256"] = manifest["content_sha256"]
+    where = built.save(source / INDEX_DIR)
+    typer.echo(
+        f"indexed {built.n_items:,} items ({built.dim}-d) as {built.kind} in {seconds:.1f}s "
+        f"→ {where}"
+    )
+    if check:
+        users = np.random.default_rng(0).permutation(model.n_users_)[:check]
+        exact, _ = model.recommend(users, k=10)
+        approx, _ = recommend_ann(model, built, users, k=10)
+        found = [
+            len(set(a[a >= 0]) & set(e[e >= 0])) / max(1, int((e >= 0).sum()))
+            for a, e in zip(approx, exact, strict=True)
+        ]
+        typer.echo(f"recall@10 against exact top-10, {users.size:,} users: {np.mean(found):.4f}")
+
+
 @app.command(epilog="Example: recforge serve runs/ease --port 8000")
 def serve(
     model_dir: Annotated[

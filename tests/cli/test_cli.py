@@ -298,6 +298,16 @@ def test_content_trains_on_a_split_with_movielens_features(
     )  # fmt: skip
     assert code == 0, err
     assert "trained content" in out
+    # titles and genres of the MovieLens items, and the training ratings, are kept for serving
+    from recforge.artifact import load_for_serving
+
+    model, _, shown, ratings = load_for_serving(tmp_path / "m" / "model")
+    assert shown is not None
+    assert ratings is not None
+    star_wars = int(model.item_ids_.to_index([50])[0])
+    assert shown["title"].values[star_wars] == "Star Wars (1977)"
+    assert "Sci-Fi" in shown["genres"].vocabulary[shown["genres"].values[[star_wars]].indices]
+    assert set(np.unique(ratings.data)) == {1.0, 2.0, 3.0, 4.0, 5.0}
     code, out, _ = run(
         capsys, "evaluate", str(tmp_path / "m"), "--test", str(splits / "test.tsv"), "--json"
     )
@@ -357,3 +367,34 @@ def test_neural_only_options_are_refused_for_other_models(
     assert_one_line_error(code, err, "does not use user features")
     code, _, err = run(capsys, *base, "--model", "torchmf", "--param", "device=cuda:7")
     assert_one_line_error(code, err, "device='cuda:7'", "device='cpu'")
+
+
+def test_index_builds_an_ann_index_and_reports_its_recall(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "ials"
+    code, _, err = run(
+        capsys, "train", "--data", str(ratings_file), "--model", "ials", "--param", "factors=4",
+        "--out", str(out_dir),
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, err = run(capsys, "index", str(out_dir), "--kind", "ivf")
+    assert code == 0, err
+    assert "as ivf" in out
+    assert (out_dir / "model" / "ann" / "ann.json").is_file()
+    recall = float(out.strip().splitlines()[-1].rsplit(" ", 1)[1])
+    assert recall > 0.9  # a tiny catalogue: the lists nearly always hold the exact top-10
+    code, _, err = run(capsys, "index", str(out_dir), "--kind", "annoy")
+    assert_one_line_error(code, err, "'kind'", "'hnsw', 'ivf'")
+    code, _, err = run(
+        capsys,
+        "train",
+        "--data",
+        str(ratings_file),
+        "--model",
+        "bias",
+        "--out",
+        str(tmp_path / "b"),
+    )
+    code, _, err = run(capsys, "index", str(tmp_path / "b"))
+    assert_one_line_error(code, err, "not an embedding model")

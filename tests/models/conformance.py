@@ -14,7 +14,7 @@ import pytest
 
 from recforge import load
 from recforge.data import Feature, FeatureTable, Interactions
-from recforge.errors import NotFittedError, ParameterError
+from recforge.errors import NotFittedError, ParameterError, UnsupportedOperationError
 from recforge.models import get, model_class
 
 
@@ -173,3 +173,34 @@ def check_known_answer(name: str, known: dict[str, Any]) -> None:
     )
     model_class(name)  # registered
     known[name](fitted(name))
+
+
+def check_explain(name: str) -> None:
+    """explain names the user's own items, best first: exact parts of the score (they sum to
+    it) or the model's item similarities (equal to what similar_items gives)."""
+    data = checkerboard()
+    model = fitted(name, data)
+    user = 0
+    item = int(model.recommend([user], k=1)[0][0, 0])
+    try:
+        items, weights, how = model.explain(user, item, n=3)
+    except UnsupportedOperationError:
+        with pytest.raises(UnsupportedOperationError):
+            model.similar_items([item], k=1)
+        return
+    seen = set(np.flatnonzero(data.binary().toarray()[user]))
+    assert items.size <= 3
+    assert set(items.tolist()) <= seen
+    assert np.all(np.diff(weights) <= 0), "weights must come largest first"
+    assert how in {"contribution", "similarity"}
+    if how == "contribution":
+        _, every, _ = model.explain(user, item, n=data.n_items)
+        assert_scores_close(np.array([every.sum()]), model.score([user], [item])[0])
+    else:
+        ids, sims = model.similar_items([item], k=data.n_items)
+        similarity = dict(zip(ids[0].tolist(), sims[0].tolist(), strict=True))
+        for j, w in zip(items.tolist(), weights.tolist(), strict=True):
+            if np.isfinite(w):
+                assert_scores_close(np.array([w]), np.array([similarity[j]]))
+    with pytest.raises(ParameterError, match="'n' parameter of explain"):
+        model.explain(user, item, n=0)

@@ -17,6 +17,7 @@ from .conformance import (
     check_bad_parameters,
     check_batch_equals_single,
     check_exclude_seen,
+    check_explain,
     check_known_answer,
     check_not_fitted,
     check_padding_and_candidates,
@@ -328,3 +329,8 @@ def test_bad_parameters(name: str) -> None:
 @pytest.mark.parametrize("name", MODELS)
 def test_padding_and_candidates(name: str) -> None:
     check_padding_and_candidates(name)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_explain(name: str) -> None:
+    check_explain(name)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from recforge.data import Interactions
+from recforge.data import Feature, FeatureTable, IdMap, Interactions, synthetic_interactions
+from recforge.errors import DataError
 from recforge.models import get
 from recforge.serving.app import create_app
 from recforge.serving.store import ModelStore
@@ -232,3 +233,169 @@ def test_integer_ids_come_back_as_numbers(tmp_path: Path) -> None:
     assert body["items"][0]["item"] == 300
     history = client.post("/recommendations/for-history", json={"items": ["100", 200], "k": 1})
     assert history.json()["unknown_items"] == []
+
+
+# ------------------------------------------------------------------ catalogue, explanations
+TITLES = {"i1": "Alpha (1990)", "i2": "Beta (1991)", "i3": "Gamma (1992)", "i4": "Delta", "i5": ""}
+GENRES = {"i1": "Comedy", "i2": "Drama|Comedy", "i3": "Drama", "i4": "Horror", "i5": None}
+
+
+@pytest.fixture
+def shown(tiny_explicit: Interactions, tmp_path: Path) -> Served:
+    """EASE and item-KNN saved with titles, genres and the training ratings."""
+    raw = list(TITLES)
+    items = FeatureTable(
+        IdMap(np.array(raw)),
+        [
+            Feature.text("title", [TITLES[i] for i in raw]),
+            Feature.multi_hot("genres", [GENRES[i] for i in raw]),
+        ],
+    )
+    models = {"ease": get("ease").fit(tiny_explicit), "svd": get("svd").fit(tiny_explicit)}
+    for name, model in models.items():
+        model.save(tmp_path / "shown" / name, items=items, ratings=tiny_explicit)
+    return TestClient(create_app(ModelStore(tmp_path / "shown"))), models
+
+
+def test_models_lists_what_each_model_can_do(shown: Served) -> None:
+    client, _ = shown
+    body = {m["name"]: m for m in client.get("/models").json()}
+    assert sorted(body) == ["ease", "svd"]
+    assert body["ease"]["genres"] == ["Comedy", "Drama", "Horror"]
+    assert body["ease"]["supports_history"] is True
+    assert body["svd"]["supports_history"] is False
+    assert (body["ease"]["n_users"], body["ease"]["n_items"]) == (4, 5)
+
+
+def test_recommendations_carry_titles_and_genres(shown: Served) -> None:
+    client, _ = shown
+    body = client.get("/users/u4/recommendations?k=3&model=ease").json()
+    for rec in body["items"]:
+        assert rec["title"] == (TITLES[rec["item"]] or None)
+        assert rec["genres"] == sorted(
+            (GENRES[rec["item"]] or "").split("|") if GENRES[rec["item"]] else []
+        )
+
+
+def test_the_genre_filter_keeps_items_of_any_genre_named(shown: Served) -> None:
+    client, models = shown
+    body = client.get("/users/u4/recommendations?k=5&genres=drama&model=ease").json()
+    got = [r["item"] for r in body["items"]]
+    assert got, "u4 has unseen drama items"
+    assert set(got) == {"i2", "i3"}  # u4 saw i4, i5; the drama items are i2, i3
+    ease = models["ease"]
+    ids, _ = ease.recommend(ease.user_ids_.to_index(["u4"]), k=5)
+    order = [i for i in ease.item_ids_.to_raw(ids[0][ids[0] >= 0]) if i in {"i2", "i3"}]
+    assert got == order  # the model's own order among them
+    two = client.get("/users/u4/recommendations?k=5&genres=Drama,Horror&exclude_seen=false")
+    assert {r["item"] for r in two.json()["items"]} == {"i2", "i3", "i4"}
+    unknown = client.get("/users/u4/recommendations?k=2&genres=Western")
+    assert unknown.status_code == 422
+    assert "unknown genre 'Western'; genres: Comedy, Drama, Horror" in unknown.json()["detail"]
+    stranger = client.get("/users/nobody/recommendations?k=5&genres=Horror").json()
+    assert [r["item"] for r in stranger["items"]] == ["i4"]
+    assert stranger["fallback"] == "popularity"
+
+
+def test_a_model_saved_without_genres_says_it_cannot_filter(served: Served) -> None:
+    client, _ = served
+    response = client.get("/users/u1/recommendations?k=2&genres=Drama")
+    assert response.status_code == 422
+    assert "saved without item genres" in response.json()["detail"]
+
+
+def test_history_lists_the_training_ratings_best_first(shown: Served) -> None:
+    client, _ = shown
+    body = client.get("/users/u1/history").json()
+    assert [(h["item"], h["rating"]) for h in body["items"]] == [
+        ("i1", 5.0),
+        ("i3", 4.0),
+        ("i2", 3.0),
+    ]
+    assert body["items"][0]["title"] == "Alpha (1990)"
+    assert client.get("/users/nobody/history").status_code == 404
+
+
+def test_user_and_item_search(shown: Served) -> None:
+    client, _ = shown
+    assert [u["user"] for u in client.get("/users?search=u").json()] == ["u1", "u2", "u3", "u4"]
+    assert client.get("/users?search=u3").json() == [{"user": "u3", "n_items": 3}]
+    assert client.get("/users?search=zz").json() == []
+    found = client.get("/items", params={"search": "ALPHA 1990"}).json()
+    assert found == [{"item": "i1", "title": "Alpha (1990)", "genres": ["Comedy"]}]
+    assert [i["item"] for i in client.get("/items?search=i4").json()] == ["i4"]  # by id
+    # an empty search lists the most interacted-with items first
+    popular = [i["item"] for i in client.get("/items?limit=2").json()]
+    assert popular == ["i1", "i2"]
+
+
+def test_explanations_name_the_users_items_that_weigh_most(shown: Served) -> None:
+    client, models = shown
+    ease = models["ease"]
+    rec = client.get("/users/u4/recommendations?k=1&model=ease").json()["items"][0]["item"]
+    body = client.get(f"/users/u4/recommendations/{rec}/explanation?model=ease").json()
+    assert body["how"] == "contribution"
+    assert {b["item"] for b in body["because"]} <= {"i4", "i5"}
+    assert body["because"], "EASE links u4's items to its top item"
+    # the contributions are B[j, item] and sum to the score
+    B = ease.weights_
+    item = int(ease.item_ids_.to_index([rec])[0])
+    for reason in body["because"]:
+        j = int(ease.item_ids_.to_index([reason["item"]])[0])
+        assert reason["weight"] == pytest.approx(float(B[j, item]), rel=1e-6)
+    assert body["score"] == pytest.approx(sum(b["weight"] for b in body["because"]), rel=1e-5)
+    ratings = {b["item"]: b["rating"] for b in body["because"]}
+    assert all(ratings[i] == {"i4": 3.0, "i5": 5.0}[i] for i in ratings)
+    similar = client.get("/users/u1/recommendations/i4/explanation?model=svd&n=2").json()
+    assert similar["how"] == "similarity"
+    assert len(similar["because"]) == 2
+    stranger = client.get("/users/nobody/recommendations/i1/explanation").json()
+    assert (stranger["how"], stranger["because"], stranger["score"]) == ("popularity", [], None)
+    assert client.get("/users/u1/recommendations/i9/explanation").status_code == 404
+    assert client.get("/users/u1/recommendations/i4/explanation?n=0").status_code == 422
+
+
+def test_a_model_that_cannot_explain_answers_409(served: Served) -> None:
+    client, _ = served
+    response = client.get("/users/u1/recommendations/i4/explanation?model=bias")
+    assert response.status_code == 409
+    assert "cannot say which past items" in response.json()["detail"]
+
+
+# ------------------------------------------------------------------ ANN retrieval
+def test_a_model_with_an_ann_index_answers_from_it(tmp_path: Path) -> None:
+    from recforge.cli import main
+
+    data = synthetic_interactions(60, 300, 1500, seed=1)
+    model = get("ials", factors=8, seed=0).fit(data)
+    model.save(tmp_path / "m" / "ials")
+    exact_store = ModelStore(tmp_path / "m")
+    assert exact_store.get("ials").retrieval == "exact"
+    assert main(["index", str(tmp_path / "m" / "ials"), "--kind", "hnsw", "--check", "0"]) == 0
+    store = ModelStore(tmp_path / "m")
+    served_model = store.get("ials")
+    assert served_model.retrieval == "hnsw"
+    client = TestClient(create_app(store))
+    assert client.get("/models").json()[0]["retrieval"] == "hnsw"
+    raw_user = model.user_ids_.to_raw([3])[0]
+    body = client.get(f"/users/{raw_user}/recommendations?k=10").json()
+    ids, _ = model.recommend([3], k=10)  # 300 items: the graph search finds the exact list
+    assert [r["item"] for r in body["items"]] == list(model.item_ids_.to_raw(ids[0]))
+    seen = set(model.item_ids_.to_raw(model.seen_[[3]].indices))
+    assert seen.isdisjoint(r["item"] for r in body["items"])
+    # re-saving the model replaces its directory, index included: exact again
+    model.save(tmp_path / "m" / "ials")
+    assert ModelStore(tmp_path / "m").get("ials").retrieval == "exact"
+
+
+def test_an_index_of_another_model_version_is_refused(tmp_path: Path) -> None:
+    from recforge.retrieval import ANNIndex, retrieval_vectors
+
+    data = synthetic_interactions(30, 80, 300, seed=2)
+    model = get("ials", factors=4, seed=0).fit(data)
+    path = model.save(tmp_path / "ials")
+    built = ANNIndex.build(retrieval_vectors(model)[1], kind="ivf")
+    built.meta["model_sha256"] = "0" * 64
+    built.save(path / "ann")
+    with pytest.raises(DataError, match="built for another version of the model; rebuild it"):
+        ModelStore(tmp_path / "ials")

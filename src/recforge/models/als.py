@@ -7,7 +7,7 @@ other side fixed, in parallel (see `als_kernels`).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -117,6 +117,19 @@ class IALS(Recommender):
     def _item_similarities(self, items: np.ndarray) -> np.ndarray:
         """The cosine of the item factors."""
         return cosine_rows(self.item_factors_, items)
+
+    def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(users float32 [n_users, k], items float32 [n_items, k]): the factors, whose inner
+        products are the scores, for an ANN index (recforge.retrieval)."""
+        self._check_fitted("retrieval_vectors")
+        users = self.retrieval_user_vectors(np.arange(self.n_users_))
+        return users, np.asarray(self.item_factors_, dtype=np.float32).copy()
+
+    def retrieval_user_vectors(self, users: Any) -> np.ndarray:
+        """float32 [B, k]: rows `users` [B] of `retrieval_vectors()[0]`."""
+        self._check_fitted("retrieval_user_vectors")
+        u = self._as_users(users, "retrieval_user_vectors")
+        return np.asarray(self.user_factors_[u], dtype=np.float32)
 
     def _history_scores(self, history: np.ndarray) -> np.ndarray:
         """Fold-in: the new user's factors solved exactly with the item factors fixed, each

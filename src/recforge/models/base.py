@@ -284,6 +284,41 @@ class Recommender(ABC):
         """float [B, n_items]: similarity of each of `items` to every item (−inf: never)."""
         raise NotImplementedError
 
+    def explain(self, user: int, item: int, n: int = 5) -> tuple[np.ndarray, np.ndarray, str]:
+        """Why `item` scores as it does for `user` (indices): the user's training items that
+        weigh most, best first.
+
+        Returns (items int32 [m ≤ n], weights float32 [m], how). how is "contribution" when
+        the weights are exact additive parts of the score (EASE, implicit item-KNN) and
+        "similarity" when they are the model's similarity of each history item to `item`
+        (embedding and other models with similar items). History items with no link to `item`
+        (pruned neighbours) are left out, so the arrays may be empty.
+        """
+        self._check_fitted("explain")
+        n = check_int(n, "n", "explain", low=1)
+        u = int(self._as_users([user], "explain")[0])
+        i = int(self._as_items([item], "explain")[0])
+        history = self.seen_.indices[self.seen_.indptr[u] : self.seen_.indptr[u + 1]]
+        if history.size == 0:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), "similarity"
+        weights, how = self._explain_weights(u, i, history)
+        weights = np.asarray(weights, dtype=np.float32)
+        linked = np.isfinite(weights)  # −inf: no link to the item at all (pruned neighbours)
+        history, weights = history[linked], weights[linked]
+        order = np.lexsort((history, -weights))[:n]
+        return history[order].astype(np.int32), weights[order], how
+
+    def _explain_weights(self, user: int, item: int, history: np.ndarray) -> tuple[np.ndarray, str]:
+        """float [len(history)]: each history item's weight in `item`'s score for `user`, and
+        how they were found ("contribution" or "similarity"). The default is the model's item
+        similarity; models whose score is a sum over the history override it."""
+        if type(self)._item_similarities is Recommender._item_similarities:
+            raise UnsupportedOperationError(
+                f"{type(self).__name__} learns no item representations, so it cannot say which "
+                "past items led to a recommendation; use a model with similar items"
+            )
+        return np.asarray(self._item_similarities(np.array([item])))[0, history], "similarity"
+
     def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Top-k for a new user described by item indices they interacted with: ids int32
         [1, k] and scores float32 [1, k], the history excluded; models with supports_history
@@ -316,13 +351,22 @@ class Recommender(ABC):
         for name in self._learned:
             setattr(self, name, state[name])
 
-    def save(self, path: str | Path, *, metrics: dict[str, float] | None = None) -> Path:
+    def save(
+        self,
+        path: str | Path,
+        *,
+        metrics: dict[str, float] | None = None,
+        items: FeatureTable | None = None,
+        ratings: Interactions | None = None,
+    ) -> Path:
         """Write the fitted model as the artifact directory `path` (manifest.json and
-        arrays.npz, no pickle; written atomically), recording `metrics` if given."""
+        arrays.npz, no pickle; written atomically), recording `metrics` if given. items (item
+        features such as titles and genres) and ratings (the training interactions) are kept
+        beside it for a service to show and filter by; see `recforge.artifact.save_model`."""
         from recforge.artifact import save_model
 
         self._check_fitted("save")
-        return save_model(self, path, metrics=metrics)
+        return save_model(self, path, metrics=metrics, items=items, ratings=ratings)
 
 
 def _as_indices(

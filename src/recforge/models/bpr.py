@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -82,3 +82,18 @@ class BPR(Recommender):
     def _item_similarities(self, items: np.ndarray) -> np.ndarray:
         """The cosine of the item factors."""
         return cosine_rows(self.item_factors_, items)
+
+    def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(users float32 [n_users, k + 1], items float32 [n_items, k + 1]) whose inner products
+        are the scores, for an ANN index (recforge.retrieval): [x_u, 1]·[y_i, b_i]."""
+        self._check_fitted("retrieval_vectors")
+        items = np.hstack([self.item_factors_, self.item_bias_[:, None]])
+        users = self.retrieval_user_vectors(np.arange(self.n_users_))
+        return users, np.asarray(items, dtype=np.float32)
+
+    def retrieval_user_vectors(self, users: Any) -> np.ndarray:
+        """float32 [B, k + 1]: rows `users` [B] of `retrieval_vectors()[0]`."""
+        self._check_fitted("retrieval_user_vectors")
+        u = self._as_users(users, "retrieval_user_vectors")
+        ones = np.ones((u.size, 1), dtype=np.float32)
+        return np.hstack([self.user_factors_[u], ones]).astype(np.float32)

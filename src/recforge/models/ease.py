@@ -62,6 +62,10 @@ class EASE(Recommender):
         """Rows B[j, ·]: what EASE would score for a user who has seen only item j."""
         return self.weights_[items]
 
+    def _explain_weights(self, user: int, item: int, history: np.ndarray) -> tuple[np.ndarray, str]:
+        """B[j, item] for each history item j: the score is exactly their sum."""
+        return self.weights_[history, item], "contribution"
+
     def _history_scores(self, history: np.ndarray) -> np.ndarray:
         """x·B for the new user's 0/1 history x."""
         return self.weights_[history].sum(axis=0, dtype=np.float32)

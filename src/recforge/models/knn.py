@@ -249,6 +249,15 @@ class ItemKNN(_NeighbourhoodModel):
         rows[rows <= 0] = -np.inf
         return rows
 
+    def _explain_weights(self, user: int, item: int, history: np.ndarray) -> tuple[np.ndarray, str]:
+        """Implicit data: value(user, j) · S[j, item] per history item j, whose sum is the
+        score; ratings (KNNBaseline): the similarity of each history item to `item`."""
+        if self.explicit_:
+            return super()._explain_weights(user, item, history)
+        values = self._train()[[user]].toarray()[0, history]
+        column = self._similarity()[:, [item]].toarray()[history, 0]
+        return values * column, "contribution"
+
     def _history_scores(self, history: np.ndarray) -> np.ndarray:
         """Summed similarity to the new user's items."""
         weights = np.zeros(self.n_items_, dtype=np.float32)

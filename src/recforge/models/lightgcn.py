@@ -115,3 +115,21 @@ class LightGCN(NeuralRecommender):
         """The cosine of the final item embeddings."""
         _, final_items = self.module_.final_embeddings()
         return cosine_rows(final_items.cpu().numpy(), items)
+
+    def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(users float32 [n_users, d], items float32 [n_items, d]): the final embeddings,
+        whose inner products are the scores, for an ANN index (recforge.retrieval)."""
+        self._check_fitted("retrieval_vectors")
+        _, final_items = self.module_.final_embeddings()
+        users = self.retrieval_user_vectors(np.arange(self.n_users_))
+        return users, np.array(final_items.float().cpu().numpy(), dtype=np.float32)
+
+    def retrieval_user_vectors(self, users: Any) -> np.ndarray:
+        """float32 [B, d]: rows `users` [B] of `retrieval_vectors()[0]`."""
+        import torch
+
+        self._check_fitted("retrieval_user_vectors")
+        u = self._as_users(users, "retrieval_user_vectors")
+        final_users, _ = self.module_.final_embeddings()
+        rows = final_users[torch.as_tensor(u, device=final_users.device)]
+        return np.array(rows.float().cpu().numpy(), dtype=np.float32)

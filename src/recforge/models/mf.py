@@ -8,7 +8,7 @@ in training). The updates are Surprise's (see `sgd_kernels`), compiled with numb
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -102,6 +102,29 @@ class _RatingFactorModel(Recommender):
     def _item_similarities(self, items: np.ndarray) -> np.ndarray:
         """The cosine of the item factors."""
         return cosine_rows(self.item_factors_, items)
+
+    def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(users float32 [n_users, k + 2], items float32 [n_items, k + 2]) whose inner products
+        are the scores, for an ANN index (recforge.retrieval): [x_u, 1, μ + b_u]·[q_i, b_i, 1]
+        = μ + b_u + b_i + x_uᵀq_i."""
+        self._check_fitted("retrieval_vectors")
+        items = np.hstack(
+            [
+                self.item_factors_,
+                self.item_bias_[:, None],
+                np.ones((self.n_items_, 1), dtype=self.item_factors_.dtype),
+            ]
+        )
+        users = self.retrieval_user_vectors(np.arange(self.n_users_))
+        return users, np.asarray(items, dtype=np.float32)
+
+    def retrieval_user_vectors(self, users: Any) -> np.ndarray:
+        """float32 [B, k + 2]: rows `users` [B] of `retrieval_vectors()[0]`."""
+        self._check_fitted("retrieval_user_vectors")
+        u = self._as_users(users, "retrieval_user_vectors")
+        constant = self.global_mean_ + self.user_bias_[u].astype(np.float64)
+        columns = [self.user_factors_[u], np.ones((u.size, 1)), constant[:, None]]
+        return np.hstack(columns).astype(np.float32)
 
 
 def _normal(rng: np.random.Generator, std: float, rows: int, factors: int) -> np.ndarray:

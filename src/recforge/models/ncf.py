@@ -138,6 +138,29 @@ class GMF(_NCF):
 
         return GMFNet(self.n_users_, self.n_items_, int(self.factors))
 
+    def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(users float32 [n_users, k + 1], items float32 [n_items, k + 1]) whose inner products
+        are the logits, for an ANN index (recforge.retrieval): [h ⊙ p_u, b]·[q_i, 1]."""
+        self._check_fitted("retrieval_vectors")
+        q = self.module_.branch.item_embedding.weight.detach().float().cpu().numpy()
+        items = np.hstack([q, np.ones((q.shape[0], 1), dtype=np.float32)])
+        users = self.retrieval_user_vectors(np.arange(self.n_users_))
+        return users, items.astype(np.float32)
+
+    def retrieval_user_vectors(self, users: Any) -> np.ndarray:
+        """float32 [B, k + 1]: rows `users` [B] of `retrieval_vectors()[0]`."""
+        import torch
+
+        self._check_fitted("retrieval_user_vectors")
+        u = self._as_users(users, "retrieval_user_vectors")
+        module = self.module_
+        weight = module.branch.user_embedding.weight.detach()
+        p = weight[torch.as_tensor(u, device=weight.device)].float()
+        h = module.output.weight.detach()[0].float()
+        b = float(module.output.bias.detach().float().cpu()[0])
+        scaled = (p * h).cpu().numpy()
+        return np.hstack([scaled, np.full((u.size, 1), b, dtype=np.float32)]).astype(np.float32)
+
 
 @register
 class MLP(_NCF):

@@ -151,3 +151,23 @@ class TorchMF(NeuralRecommender):
         """The cosine of the item embeddings."""
         weights = self.module_.item_embedding.weight.detach().cpu().numpy()
         return cosine_rows(weights, items)
+
+    def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(users float32 [n_users, d + 1], items float32 [n_items, d + 1]) whose inner products
+        are the scores, for an ANN index (recforge.retrieval): [p_u, 1]·[q_i, b_i]."""
+        self._check_fitted("retrieval_vectors")
+        module = self.module_
+        q = module.item_embedding.weight.detach().float().cpu().numpy()
+        b = module.item_bias.weight.detach().float().cpu().numpy()
+        users = self.retrieval_user_vectors(np.arange(self.n_users_))
+        return users, np.hstack([q, b]).astype(np.float32)
+
+    def retrieval_user_vectors(self, users: Any) -> np.ndarray:
+        """float32 [B, d + 1]: rows `users` [B] of `retrieval_vectors()[0]`."""
+        import torch
+
+        self._check_fitted("retrieval_user_vectors")
+        u = self._as_users(users, "retrieval_user_vectors")
+        weight = self.module_.user_embedding.weight.detach()
+        p = weight[torch.as_tensor(u, device=weight.device)].float().cpu().numpy()
+        return np.hstack([p, np.ones((u.size, 1), dtype=np.float32)]).astype(np.float32)

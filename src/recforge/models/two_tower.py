@@ -214,3 +214,20 @@ class TwoTower(NeuralRecommender):
         """The cosine of the item tower outputs."""
         vectors = self.item_embeddings()
         return vectors[items] @ vectors.T
+
+    def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(users float32 [n_users, d], items float32 [n_items, d]): the towers' unit outputs,
+        whose inner products are the scores, for an ANN index (recforge.retrieval)."""
+        self._check_fitted("retrieval_vectors")
+        return self.retrieval_user_vectors(np.arange(self.n_users_)), self.item_embeddings()
+
+    def retrieval_user_vectors(self, users: Any) -> np.ndarray:
+        """float32 [B, d]: rows `users` [B] of `retrieval_vectors()[0]` (the user tower, run in
+        chunks)."""
+        self._check_fitted("retrieval_user_vectors")
+        u = self._as_users(users, "retrieval_user_vectors")
+        chunk = 1 << 14
+        parts = [self.user_embeddings(u[s : s + chunk]) for s in range(0, u.size, chunk)]
+        if not parts:
+            return np.zeros((0, int(self.factors)), dtype=np.float32)
+        return np.concatenate(parts)

@@ -12,12 +12,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from recforge.errors import RecforgeError, UnsupportedOperationError
@@ -35,6 +37,59 @@ RawId = str | int
 class Recommendation(BaseModel):
     item: RawId
     score: float
+    title: str | None = Field(None, description="from the item features saved with the model")
+    genres: list[str] = Field(default_factory=list)
+
+
+class ItemInfo(BaseModel):
+    item: RawId
+    title: str | None = None
+    genres: list[str] = Field(default_factory=list)
+
+
+class HistoryItem(ItemInfo):
+    rating: float | None = Field(None, description="the training value (rating or weight)")
+
+
+class UserHistory(BaseModel):
+    user: RawId
+    model: str
+    items: list[HistoryItem] = Field(description="highest rated first")
+
+
+class UserInfo(BaseModel):
+    user: RawId
+    n_items: int = Field(description="training interactions")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    model: str = Field(description="the registry name, e.g. 'ease'")
+    n_users: int
+    n_items: int
+    explicit: bool
+    supports_history: bool
+    genres: list[str] = Field(description="genres recommendations can be filtered by")
+    retrieval: str = Field(description="'exact', or the ANN index kind: 'hnsw' or 'ivf'")
+    metrics: dict[str, float]
+
+
+class Reason(HistoryItem):
+    weight: float
+
+
+class Explanation(BaseModel):
+    user: RawId
+    item: RawId
+    model: str
+    version: str
+    score: float | None = Field(None, description="the model's score of the item for the user")
+    how: str = Field(
+        description="'contribution': weights are exact parts of the score; 'similarity': the "
+        "model's similarity of each past item to this one; 'popularity': the user is unknown"
+    )
+    because: list[Reason] = Field(description="the user's past items that weigh most, first")
 
 
 class UserRecommendations(BaseModel):
@@ -51,6 +106,7 @@ class BatchRequest(BaseModel):
     users: list[RawId]
     k: int = 10
     exclude_seen: bool = True
+    genres: str | None = Field(None, description="comma-separated genres to keep")
     model: str | None = None
 
 
@@ -140,29 +196,52 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
 
     def listing(m: ServedModel, ids: np.ndarray, scores: np.ndarray) -> list[Recommendation]:
         keep = ids >= 0
-        raw = m.raw_items(ids[keep])
-        return [
-            Recommendation(item=r, score=float(s)) for r, s in zip(raw, scores[keep], strict=True)
-        ]
+        shown = ids[keep]
+        rows = zip(m.raw_items(shown), scores[keep], m.describe(shown), strict=True)
+        return [Recommendation(item=r, score=float(s), **d) for r, s, d in rows]
 
     def popular(m: ServedModel, top: np.ndarray) -> list[Recommendation]:
         """The fallback list: items with their training interaction counts as scores."""
-        counts = m.counts[top]
-        pairs = zip(m.raw_items(top), counts, strict=True)
-        return [Recommendation(item=r, score=float(c)) for r, c in pairs]
+        return listing(m, top, m.counts[top].astype(np.float32))
 
-    def for_user(m: ServedModel, raw: RawId, k: int, exclude_seen: bool) -> UserRecommendations:
+    def genre_filter(m: ServedModel, genres: str | None) -> np.ndarray | None:
+        """Item indices of the comma-separated `genres` (None: no filter)."""
+        names = [g.strip() for g in (genres or "").split(",") if g.strip()]
+        return m.items_in_genres(names) if names else None
+
+    def for_user(
+        m: ServedModel, raw: RawId, k: int, exclude_seen: bool, among: np.ndarray | None = None
+    ) -> UserRecommendations:
         user = m.user_index(str(raw))
         if user is None:
-            items = popular(m, m.popular[:k])
+            ranked = m.popular if among is None else m.popular[np.isin(m.popular, among)]
             return UserRecommendations(
-                user=raw, model=m.name, version=m.version, fallback="popularity", items=items
+                user=raw,
+                model=m.name,
+                version=m.version,
+                fallback="popularity",
+                items=popular(m, ranked[:k]),
             )
-        ids, scores = m.model.recommend([user], k=k, exclude_seen=exclude_seen)
+        if among is not None and among.size == 0:
+            ids, scores = np.zeros((1, 0), dtype=np.int32), np.zeros((1, 0), dtype=np.float32)
+        else:
+            ids, scores = m.recommend(user, k=k, exclude_seen=exclude_seen, among=among)
         items = listing(m, ids[0], scores[0])
         return UserRecommendations(
             user=m.raw_user(user), model=m.name, version=m.version, fallback=None, items=items
         )
+
+    def known_user(m: ServedModel, user_id: str) -> int:
+        user = m.user_index(user_id)
+        if user is None:
+            raise HTTPException(404, f"unknown user {user_id!r}: not in model {m.name!r}")
+        return user
+
+    def known_item(m: ServedModel, item_id: str) -> int:
+        item = m.item_index(item_id)
+        if item is None:
+            raise HTTPException(404, f"unknown item {item_id!r}: not in model {m.name!r}")
+        return item
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -183,17 +262,135 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
         metrics.set_models(versions)
         return {"status": "reloaded", "models": versions}
 
+    @app.get("/models", response_model=list[ModelInfo])
+    async def models() -> list[ModelInfo]:
+        """The models served, with what each can do."""
+        return [
+            ModelInfo(
+                name=name,
+                version=m.version,
+                model=m.manifest["model"],
+                n_users=m.model.n_users_,
+                n_items=m.model.n_items_,
+                explicit=bool(m.model.explicit_),
+                supports_history=bool(m.model.supports_history),
+                genres=m.genre_names,
+                retrieval=m.retrieval,
+                metrics=m.manifest.get("metrics", {}),
+            )
+            for name in store.names
+            if (m := store.get(name)) is not None
+        ]
+
+    @app.get("/users", response_model=list[UserInfo])
+    async def users(
+        search: Annotated[str, Query(description="start of the user id")] = "",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+        model: Annotated[str | None, Query(description="served model name")] = None,
+    ) -> list[UserInfo]:
+        """Known users whose id starts with `search`, in id order."""
+        m = served(model)
+        raw = m.model.user_ids_.raw_ids
+        text = raw.astype(str)
+        picked = np.flatnonzero(np.char.startswith(text, search.strip()))[:limit]
+        counts = np.diff(m.model.seen_.indptr)
+        return [UserInfo(user=m.raw_user(u), n_items=int(counts[u])) for u in picked]
+
+    @app.get("/items", response_model=list[ItemInfo])
+    async def items(
+        search: Annotated[str, Query(description="words of the title, or the item id")] = "",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+        model: Annotated[str | None, Query(description="served model name")] = None,
+    ) -> list[ItemInfo]:
+        """Items whose title holds every word of `search` (case-blind), or whose id is
+        `search`; most popular first."""
+        m = served(model)
+        words = search.lower().split()
+        exact = m.item_index(search.strip()) if search.strip() else None
+        if m.items is not None and "title" in m.items:
+            titles = np.char.lower(m.items["title"].values.astype(str))
+            hit = np.ones(titles.size, dtype=bool)
+            for word in words:
+                hit &= np.char.find(titles, word) >= 0
+        else:
+            hit = np.zeros(m.model.n_items_, dtype=bool) if words else np.ones(0, dtype=bool)
+        if exact is not None and hit.size:
+            hit[exact] = True
+        ranked = m.popular[hit[m.popular]] if hit.size else m.popular
+        if exact is not None and not hit.size:
+            ranked = np.array([exact])
+        ranked = ranked[:limit]
+        rows = zip(m.raw_items(ranked), m.describe(ranked), strict=True)
+        return [ItemInfo(item=r, **d) for r, d in rows]
+
+    @app.get("/users/{user_id}/history", response_model=UserHistory)
+    async def history(
+        user_id: str,
+        model: Annotated[str | None, Query(description="served model name")] = None,
+    ) -> UserHistory:
+        """The user's training items with their ratings (when saved), highest rated first."""
+        m = served(model)
+        user = known_user(m, user_id)
+        indices, values = m.history(user)
+        order = np.lexsort((indices,)) if values is None else np.lexsort((indices, -values))
+        indices = indices[order]
+        ratings = [None] * indices.size if values is None else [float(v) for v in values[order]]
+        rows = zip(m.raw_items(indices), m.describe(indices), ratings, strict=True)
+        return UserHistory(
+            user=m.raw_user(user),
+            model=m.name,
+            items=[HistoryItem(item=r, rating=v, **d) for r, d, v in rows],
+        )
+
     @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations)
     async def recommend(
         user_id: str,
         k: Annotated[int, Query(description="list length")] = 10,
         exclude_seen: Annotated[bool, Query(description="drop the user's training items")] = True,
+        genres: Annotated[
+            str | None, Query(description="comma-separated genres; items of any of them")
+        ] = None,
         model: Annotated[str | None, Query(description="served model name")] = None,
     ) -> UserRecommendations:
         """Top-k for a user, best first; an unknown user gets the most popular items, flagged."""
         m = served(model)
         check_k(k, m)
-        return for_user(m, user_id, k, exclude_seen)
+        return for_user(m, user_id, k, exclude_seen, genre_filter(m, genres))
+
+    @app.get("/users/{user_id}/recommendations/{item_id}/explanation", response_model=Explanation)
+    async def explain(
+        user_id: str,
+        item_id: str,
+        n: Annotated[int, Query(ge=1, le=100, description="past items to give")] = 5,
+        model: Annotated[str | None, Query(description="served model name")] = None,
+    ) -> Explanation:
+        """Why the model recommends this item to this user: the user's past items that weigh
+        most in its score (exact contributions where the score is a sum over them, else the
+        model's similarity of each to the item). An unknown user's list is popularity."""
+        m = served(model)
+        item = known_item(m, item_id)
+        user = m.user_index(user_id)
+        raw_item = m.raw_items(np.array([item]))[0]
+        if user is None:
+            return Explanation(
+                user=user_id, item=raw_item, model=m.name, version=m.version, score=None,
+                how="popularity",
+                because=[],
+            )  # fmt: skip
+        past, weights, how = m.model.explain(user, item, n=n)
+        indices, values = m.history(user)
+        rating_of = {} if values is None else dict(zip(indices, values, strict=True))
+        rows = zip(m.raw_items(past), m.describe(past), past, weights, strict=True)
+        because = [
+            Reason(item=r, weight=float(w), rating=_maybe_float(rating_of.get(j)), **d)
+            for r, d, j, w in rows
+            if np.isfinite(w)
+        ]
+        score = float(m.model.score([user], [item])[0, 0])
+        return Explanation(
+            user=m.raw_user(user), item=raw_item, model=m.name, version=m.version, score=score,
+            how=how, because=because,
+        )  # fmt: skip
 
     @app.post("/recommendations", response_model=list[UserRecommendations])
     def recommend_batch(body: BatchRequest) -> list[UserRecommendations]:
@@ -201,7 +398,8 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
         m = served(body.model)
         check_batch(len(body.users), "users")
         check_k(body.k, m)
-        return [for_user(m, u, body.k, body.exclude_seen) for u in body.users]
+        among = genre_filter(m, body.genres)
+        return [for_user(m, u, body.k, body.exclude_seen, among) for u in body.users]
 
     @app.post("/recommendations/for-history", response_model=HistoryRecommendations)
     def recommend_history(body: HistoryRequest) -> HistoryRecommendations:
@@ -236,9 +434,7 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
         """The k items most similar to one item (the model's own similarity), best first."""
         m = served(model)
         check_k(k, m)
-        item = m.item_index(item_id)
-        if item is None:
-            raise HTTPException(404, f"unknown item {item_id!r}: not in model {m.name!r}")
+        item = known_item(m, item_id)
         ids, sims = m.model.similar_items([item], k=k)
         return listing(m, ids[0], sims[0])
 
@@ -255,6 +451,14 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
                        known_item=ki is not None)
             for (u, i), r, ku, ki in zip(body.pairs, ratings, users, items, strict=True)
         ]  # fmt: skip
+
+    # The web page: plain HTML and JavaScript over the routes above, no build step.
+    static = Path(__file__).parent / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(static / "index.html")
 
     return app
 
@@ -276,6 +480,10 @@ async def _watch(store: ModelStore, metrics: ServiceMetrics, every: float) -> No
         else:
             metrics.set_models(versions)
             _log.info("recforge: reloaded %s", versions)
+
+
+def _maybe_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _with_unknowns(indices: list[int | None]) -> np.ndarray:

@@ -12,11 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from recforge.artifact import MANIFEST_FILE, load_with_manifest
+from recforge.artifact import MANIFEST_FILE, load_for_serving
+from recforge.data.features import FeatureTable
 from recforge.errors import DataError
+from recforge.retrieval import MANIFEST_FILE as ANN_MANIFEST
+from recforge.retrieval import ANNIndex, recommend_ann
 
-__all__ = ["ModelStore", "ServedModel", "artifact_dirs"]
+__all__ = ["INDEX_DIR", "ModelStore", "ServedModel", "artifact_dirs", "read_index"]
+
+INDEX_DIR = "ann"  # where `recforge index` puts a model's ANN index, inside its directory
 
 
 @dataclass(frozen=True)
@@ -35,15 +41,92 @@ class ServedModel:
     version: str
     popular: np.ndarray
     counts: np.ndarray
+    items: FeatureTable | None = None
+    ratings: sp.csr_array | None = None
+    ann: ANNIndex | None = None
 
     @classmethod
     def from_dir(cls, name: str, path: Path) -> ServedModel:
-        model, manifest = load_with_manifest(path)
+        model, manifest, items, ratings = load_for_serving(path)
         counts = np.bincount(model.seen_.indices, minlength=model.n_items_).astype(np.int64)
         popular = np.lexsort((np.arange(counts.size), -counts)).astype(np.int64)
         version = manifest["content_sha256"][:12]
-        model.recommend([0], k=1)  # first-call costs (lazy imports, caches) before serving
-        return cls(name, path, model, manifest, version, popular, counts)
+        ann = read_index(path, manifest)
+        served = cls(name, path, model, manifest, version, popular, counts, items, ratings, ann)
+        served.recommend(0, k=1)  # first-call costs (lazy imports, caches) before serving
+        return served
+
+    @property
+    def retrieval(self) -> str:
+        """How top-k lists are found: "exact", or the ANN index kind ("hnsw", "ivf")."""
+        return "exact" if self.ann is None else self.ann.kind
+
+    def recommend(
+        self, user: int, k: int, exclude_seen: bool = True, among: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k of one user index (ids int32 [1, k], scores float32 [1, k]): from the ANN
+        index when the model has one, exactly otherwise and when limited to `among` items."""
+        if self.ann is not None and among is None:
+            return recommend_ann(self.model, self.ann, [user], k=k, exclude_seen=exclude_seen)
+        return self.model.recommend([user], k=k, exclude_seen=exclude_seen, candidates=among)
+
+    @property
+    def genre_names(self) -> list[str]:
+        """The genres items can be filtered by (the "genres" item feature), or []."""
+        genres = self._genres()
+        return [] if genres is None else [str(g) for g in genres[1]]
+
+    def _genres(self) -> tuple[sp.csr_array, np.ndarray] | None:
+        """The "genres" item feature: (0/1 CSR [n_items, G], names [G]), or None."""
+        if self.items is None or "genres" not in self.items:
+            return None
+        feature = self.items["genres"]
+        if feature.kind != "multi_hot" or feature.vocabulary is None:
+            return None
+        return feature.values, feature.vocabulary
+
+    def items_in_genres(self, names: list[str]) -> np.ndarray:
+        """Item indices int64 [m] having any of the genres `names` (matched case-blind)."""
+        genres = self._genres()
+        if genres is None:
+            raise DataError(
+                f"model {self.name!r} was saved without item genres, so it cannot filter by "
+                "them; train it with item features ('recforge train' on a MovieLens dataset)"
+            )
+        matrix, names_known = genres
+        vocabulary = {str(g).lower(): n for n, g in enumerate(names_known)}
+        unknown = [g for g in names if g.lower() not in vocabulary]
+        if unknown:
+            raise DataError(f"unknown genre {unknown[0]!r}; genres: {', '.join(self.genre_names)}")
+        columns = [vocabulary[g.lower()] for g in names]
+        return np.flatnonzero(matrix[:, columns].sum(axis=1) > 0)
+
+    def describe(self, indices: np.ndarray) -> list[dict[str, Any]]:
+        """Display fields per item index: {"title": str | None, "genres": [str]}, from the
+        item features saved with the model ("title", "genres"); empty without them."""
+        titles = None
+        if self.items is not None and "title" in self.items:
+            titles = self.items["title"].values
+        genres = self._genres()
+        out = []
+        for i in np.asarray(indices, dtype=np.int64):
+            title = str(titles[i]) or None if titles is not None else None
+            names: list[str] = []
+            if genres is not None:
+                matrix, vocabulary = genres
+                row = matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]]
+                names = [str(vocabulary[c]) for c in row]
+            out.append({"title": title, "genres": names})
+        return out
+
+    def history(self, user: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """A user's training items int64 [m] and their values float32 [m] (None when the
+        model was saved without them)."""
+        seen = self.model.seen_
+        lo, hi = seen.indptr[user], seen.indptr[user + 1]
+        items = seen.indices[lo:hi].astype(np.int64)
+        values = None if self.ratings is None else self.ratings.data[lo:hi]
+        return items, values
 
     def user_index(self, raw: str) -> int | None:
         """The index of raw user id `raw` (given as text), or None for a user not trained on."""
@@ -68,6 +151,21 @@ def _index(ids: Any, raw: str) -> int | None:
 
 def _plain(x: Any) -> str | int:
     return int(x) if isinstance(x, np.integer) else str(x)
+
+
+def read_index(path: Path, manifest: dict[str, Any]) -> ANNIndex | None:
+    """The ANN index `recforge index` wrote beside the model in `path` (path/ann), or None;
+    an index built for another version of the model is refused."""
+    where = path / INDEX_DIR
+    if not (where / ANN_MANIFEST).is_file():
+        return None
+    index = ANNIndex.load(where)
+    if index.meta.get("model_sha256") != manifest["content_sha256"]:
+        raise DataError(
+            f"{where}: this ANN index was built for another version of the model; rebuild it "
+            f"with 'recforge index {path}', or delete it to serve exact top-k"
+        )
+    return index
 
 
 def artifact_dirs(path: Path) -> dict[str, Path]:
@@ -96,16 +194,17 @@ Stamp = tuple[tuple[str, int, int], ...]
 
 
 def _stamp(dirs: dict[str, Path]) -> Stamp:
-    """What changes when an artifact is saved again: each manifest's inode and mtime (a save
-    renames a new directory into place)."""
+    """What changes when an artifact is saved again or indexed: the inode and mtime of each
+    manifest and ANN index manifest (a save renames a new directory into place)."""
     stamps = []
     for name, path in dirs.items():
-        try:
-            st = (path / MANIFEST_FILE).stat()
-        except OSError:
-            stamps.append((name, -1, -1))
-        else:
-            stamps.append((name, st.st_ino, st.st_mtime_ns))
+        for part in (path / MANIFEST_FILE, path / INDEX_DIR / ANN_MANIFEST):
+            try:
+                st = part.stat()
+            except OSError:
+                stamps.append((name, -1, -1))
+            else:
+                stamps.append((name, st.st_ino, st.st_mtime_ns))
     return tuple(stamps)
 
 
