@@ -290,11 +290,11 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
     ) -> list[UserInfo]:
         """Known users whose id starts with `search`, in id order."""
         m = served(model)
-        raw = m.model.user_ids_.raw_ids
-        text = raw.astype(str)
-        picked = np.flatnonzero(np.char.startswith(text, search.strip()))[:limit]
         counts = np.diff(m.model.seen_.indptr)
-        return [UserInfo(user=m.raw_user(u), n_items=int(counts[u])) for u in picked]
+        return [
+            UserInfo(user=m.raw_user(u), n_items=int(counts[u]))
+            for u in m.find_users(search.strip(), limit)
+        ]
 
     @app.get("/items", response_model=list[ItemInfo])
     async def items(
@@ -305,22 +305,8 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
         """Items whose title holds every word of `search` (case-blind), or whose id is
         `search`; most popular first."""
         m = served(model)
-        words = search.lower().split()
-        exact = m.item_index(search.strip()) if search.strip() else None
-        if m.items is not None and "title" in m.items:
-            titles = np.char.lower(m.items["title"].values.astype(str))
-            hit = np.ones(titles.size, dtype=bool)
-            for word in words:
-                hit &= np.char.find(titles, word) >= 0
-        else:
-            hit = np.zeros(m.model.n_items_, dtype=bool) if words else np.ones(0, dtype=bool)
-        if exact is not None and hit.size:
-            hit[exact] = True
-        ranked = m.popular[hit[m.popular]] if hit.size else m.popular
-        if exact is not None and not hit.size:
-            ranked = np.array([exact])
-        ranked = ranked[:limit]
-        rows = zip(m.raw_items(ranked), m.describe(ranked), strict=True)
+        found = m.find_items(search, limit)
+        rows = zip(m.raw_items(found), m.describe(found), strict=True)
         return [ItemInfo(item=r, **d) for r, d in rows]
 
     @app.get("/users/{user_id}/history", response_model=UserHistory)

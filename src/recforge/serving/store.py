@@ -44,6 +44,8 @@ class ServedModel:
     items: FeatureTable | None = None
     ratings: sp.csr_array | None = None
     ann: ANNIndex | None = None
+    user_text: np.ndarray | None = None  # raw user ids as text [n_users], for search
+    title_text: np.ndarray | None = None  # lower-case titles [n_items], for search
 
     @classmethod
     def from_dir(cls, name: str, path: Path) -> ServedModel:
@@ -52,9 +54,39 @@ class ServedModel:
         popular = np.lexsort((np.arange(counts.size), -counts)).astype(np.int64)
         version = manifest["content_sha256"][:12]
         ann = read_index(path, manifest)
-        served = cls(name, path, model, manifest, version, popular, counts, items, ratings, ann)
+        user_text = model.user_ids_.raw_ids.astype(str)
+        title_text = None
+        if items is not None and "title" in items and items["title"].kind == "text":
+            title_text = np.char.lower(items["title"].values.astype(str))
+        served = cls(
+            name, path, model, manifest, version, popular, counts, items, ratings, ann,
+            user_text, title_text,
+        )  # fmt: skip
         served.recommend(0, k=1)  # first-call costs (lazy imports, caches) before serving
         return served
+
+    def find_users(self, prefix: str, limit: int) -> np.ndarray:
+        """Indices of up to `limit` users whose raw id starts with `prefix`, in id order."""
+        text = self.user_text
+        if text is None:
+            text = self.model.user_ids_.raw_ids.astype(str)
+        return np.flatnonzero(np.char.startswith(text, prefix))[:limit]
+
+    def find_items(self, search: str, limit: int) -> np.ndarray:
+        """Indices of up to `limit` items whose title holds every word of `search` (case-blind)
+        or whose raw id is `search`, most interacted-with first; all items for no words."""
+        words = search.lower().split()
+        if not words:
+            return self.popular[:limit]
+        hit = np.zeros(self.model.n_items_, dtype=bool)
+        if self.title_text is not None:
+            hit[:] = True
+            for word in words:
+                hit &= np.char.find(self.title_text, word) >= 0
+        exact = self.item_index(search.strip())
+        if exact is not None:
+            hit[exact] = True
+        return self.popular[hit[self.popular]][:limit]
 
     @property
     def retrieval(self) -> str:
