@@ -13,9 +13,14 @@ HTTP/1.1 connection.
 - reload under load: an open-loop run during which the served artifact is saved again every
   few seconds (alternating two fits), so the server's watcher swaps it in, and POST
   /admin/reload is called too; any failed request fails the run.
+- large catalogue (--catalogue N, instead of the above): an iALS model (64 factors) of 20,000
+  synthetic users and N synthetic items, served with exact top-k (closed loop, 4 clients: its
+  capacity), then open loop from the ANN index (--index-kind, default ivf) that `recforge index`
+  builds (its recall@10 against exact is printed).
 
     RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_serving.py \
         [--models svd,ials] [--rate 500] [--clients 32] [--duration 60] [--workers 1]
+        [--closed] [--only-reload | --no-reload] [--catalogue 1000000]
 
 Results go to benchmarks/results/serving.json.
 """
@@ -278,6 +283,49 @@ def reload_under_load(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     return result
 
 
+def large_catalogue(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """Open-loop load on an iALS model (64 factors) of a synthetic catalogue of
+    `--catalogue` items, served from its ANN index (`recforge index`); the same model served
+    with exact top-k, whose capacity is far lower, is measured in a closed loop of 4 clients."""
+    from recforge.data import synthetic_interactions
+    from recforge.models.registry import get
+
+    n_items = args.catalogue
+    start = time.perf_counter()
+    data = synthetic_interactions(20_000, n_items, 5_000_000, factors=32, seed=0)
+    model = get("ials", factors=64, iterations=3, seed=0).fit(data)
+    path = model.save(root / "large")
+    fit_s = time.perf_counter() - start
+    users = [f"/users/{u}/recommendations?k=10" for u in range(data.n_users)]
+    out: dict[str, Any] = {"n_items": n_items, "n_users": data.n_users, "fit_s": round(fit_s, 1)}
+    server = Server(path, args.workers, watch=0)  # no index yet: exact
+    try:
+        # a full scan of N items per request: closed loop with 4 clients gives its capacity
+        out["exact"] = run_load(server.port, users, 4, args.duration, None)
+        print("exact, closed loop, 4 clients", out["exact"], flush=True)
+    finally:
+        server.stop()
+    start = time.perf_counter()
+    indexed = subprocess.run(
+        [
+            sys.executable, "-m", "recforge", "index", str(path), "--kind", args.index_kind,
+            "--check", "1000",
+        ],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    out["index_s"] = round(time.perf_counter() - start, 1)
+    out["index_output"] = indexed.stdout.strip().splitlines()
+    print(*out["index_output"], sep="\n", flush=True)
+    server = Server(path, args.workers, watch=0)
+    try:
+        run_load(server.port, users, args.clients, 3.0, args.rate)
+        out[args.index_kind] = run_load(server.port, users, args.clients, args.duration, args.rate)
+        print(args.index_kind, out[args.index_kind], flush=True)
+    finally:
+        server.stop()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="svd,ials")
@@ -290,6 +338,13 @@ def main() -> None:
     parser.add_argument("--reload-every", type=float, default=3.0)
     parser.add_argument("--no-reload", action="store_true")
     parser.add_argument("--only-reload", action="store_true", help="skip the other runs")
+    parser.add_argument(
+        "--catalogue",
+        type=int,
+        default=0,
+        help="instead: serve an iALS model of this many synthetic items from an ANN index",
+    )
+    parser.add_argument("--index-kind", default="ivf", help="with --catalogue: ivf or hnsw")
     args = parser.parse_args()
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # the server: one thread per worker
@@ -299,6 +354,13 @@ def main() -> None:
     record = read_result("serving")
     runs = record.setdefault("runs", {})
     try:
+        if args.catalogue:
+            key = (
+                f"ials {args.catalogue:,} items, {args.index_kind}, open {args.rate:g}/s "
+                f"c{args.clients} w{args.workers}"
+            )
+            runs[key] = large_catalogue(args, root)
+            args.only_reload = args.no_reload = True  # nothing else this run
         for name in [] if args.only_reload else models:
             train(name, root / name)
         server = None if args.only_reload else Server(root, args.workers, watch=0)
