@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -45,6 +46,18 @@ def wait_until_up(process: subprocess.Popen[bytes], url: str, seconds: float = 6
     raise AssertionError(f"the server did not answer {url} within {seconds} s")
 
 
+def request_counts(base: str, route: str) -> dict[str, float]:
+    """recforge_requests_total of one route by status, read from /metrics."""
+    text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+    counts = {}
+    for line in text.splitlines():
+        if line.startswith("recforge_requests_total{") and f'route="{route}"' in line:
+            status = re.search(r'status="(\d+)"', line)
+            assert status is not None
+            counts[status.group(1)] = float(line.rsplit(" ", 1)[1])
+    return counts
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_answers_over_http_until_stopped(
     tiny_explicit: Interactions, tmp_path: Path, workers: int
@@ -71,6 +84,14 @@ def test_serve_answers_over_http_until_stopped(
             assert "k must be between 1 and" in body["detail"]
             status, spec = get_json(base + "/openapi.json")
             assert "/users/{user_id}/recommendations" in spec["paths"]
+            for _ in range(9):
+                assert get_json(base + "/users/u2/recommendations?k=1")[0] == 200
+            for _ in range(3):  # whichever worker answers, the counts are the service's
+                counts = request_counts(base, "/users/{user_id}/recommendations")
+                assert counts == {"200": 10.0, "422": 1.0}
+            metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+            version = health["models"]["run"]
+            assert f'recforge_model_info{{model="run",version="{version}"}} 1.0' in metrics
         finally:
             process.terminate()
             process.wait(timeout=30)

@@ -154,6 +154,7 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
         yield
         if task is not None:
             task.cancel()
+        metrics.close()
 
     app = FastAPI(
         title="recforge",

@@ -7,11 +7,14 @@ directory reaches them through the RECFORGE_SERVE_DIR environment variable that 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from recforge.serving.app import create_app
+from recforge.serving.metrics import MULTIPROCESS_ENV
 from recforge.serving.store import ModelStore
 
 __all__ = ["app_from_env", "serve"]
@@ -46,12 +49,21 @@ def serve(
         return
     os.environ[ENV_DIR] = str(store.root.resolve())
     os.environ[ENV_WATCH] = str(watch)
-    uvicorn.run(
-        "recforge.serving.server:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,
-    )
+    shared = None
+    if not os.environ.get(MULTIPROCESS_ENV):  # the workers add up their metrics here
+        shared = tempfile.mkdtemp(prefix="recforge-metrics-")
+        os.environ[MULTIPROCESS_ENV] = shared
+    try:
+        uvicorn.run(
+            "recforge.serving.server:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            access_log=False,
+        )
+    finally:
+        if shared is not None:
+            del os.environ[MULTIPROCESS_ENV]
+            shutil.rmtree(shared, ignore_errors=True)
