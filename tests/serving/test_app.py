@@ -399,3 +399,49 @@ def test_an_index_of_another_model_version_is_refused(tmp_path: Path) -> None:
     built.save(path / "ann")
     with pytest.raises(DataError, match="built for another version of the model; rebuild it"):
         ModelStore(tmp_path / "ials")
+
+
+def test_for_history_with_ratings_leaves_disliked_items_out_of_the_taste(shown: Served) -> None:
+    client, models = shown
+    ease = models["ease"]
+    index = {raw: int(ease.item_ids_.to_index([raw])[0]) for raw in TITLES}
+    body = client.post(
+        "/recommendations/for-history",
+        json={"items": ["i1", "i4", "i9"], "ratings": [5, 1, 4], "k": 3, "model": "ease"},
+    ).json()
+    # the training mean rating (3.6) splits liked from disliked: i4 shapes nothing
+    assert body["disliked_items"] == ["i4"]
+    assert body["unknown_items"] == ["i9"]
+    ids, _ = ease.recommend_for_history([index["i1"]], k=4)
+    expected = [i for i in ease.item_ids_.to_raw(ids[0][ids[0] >= 0]) if i != "i4"][:3]
+    assert [r["item"] for r in body["items"]] == expected
+    assert "i4" not in [r["item"] for r in body["items"]]
+    # an explicit threshold: 1 counts as liked now, so i4 is part of the taste
+    lenient = client.post(
+        "/recommendations/for-history",
+        json={"items": ["i1", "i4"], "ratings": [5, 1], "min_rating": 1, "k": 3},
+    ).json()
+    assert lenient["disliked_items"] == []
+    both, _ = ease.recommend_for_history([index["i1"], index["i4"]], k=3)
+    assert [r["item"] for r in lenient["items"]] == list(
+        ease.item_ids_.to_raw(both[0][both[0] >= 0])
+    )
+    mismatch = client.post(
+        "/recommendations/for-history", json={"items": ["i1"], "ratings": [], "k": 2}
+    )
+    assert mismatch.status_code == 422
+    assert "one rating per item" in mismatch.json()["detail"]
+    none_liked = client.post(
+        "/recommendations/for-history", json={"items": ["i1"], "ratings": [1], "k": 2}
+    )
+    assert none_liked.status_code == 404
+    assert "none of the liked items" in none_liked.json()["detail"]
+
+
+def test_an_unknown_body_field_is_an_error_not_ignored(served: Served) -> None:
+    client, _ = served
+    response = client.post(
+        "/recommendations/for-history", json={"items": ["i1"], "k": 2, "feature": {"age": 30}}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("feature: this route takes no such field")

@@ -20,7 +20,7 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from recforge.errors import RecforgeError, UnsupportedOperationError
 from recforge.serving.metrics import ServiceMetrics
@@ -32,6 +32,12 @@ MAX_BATCH = 1000  # users or pairs in one request
 _log = logging.getLogger("uvicorn.error")  # shown beside uvicorn's own messages
 
 RawId = str | int
+
+
+class Body(BaseModel):
+    """A request body: a field the route does not know is an error, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Recommendation(BaseModel):
@@ -102,7 +108,7 @@ class UserRecommendations(BaseModel):
     items: list[Recommendation]
 
 
-class BatchRequest(BaseModel):
+class BatchRequest(Body):
     users: list[RawId]
     k: int = 10
     exclude_seen: bool = True
@@ -110,8 +116,18 @@ class BatchRequest(BaseModel):
     model: str | None = None
 
 
-class HistoryRequest(BaseModel):
+class HistoryRequest(Body):
     items: list[RawId]
+    ratings: list[float] | None = Field(
+        None,
+        description="the visitor's rating of each item, in order; items rated below "
+        "min_rating are not used as taste but are never recommended",
+    )
+    min_rating: float | None = Field(
+        None,
+        description="the lowest rating that counts as liked (default: the mean training "
+        "rating when the model was saved with ratings, else every rating counts)",
+    )
     k: int = 10
     model: str | None = None
 
@@ -123,10 +139,13 @@ class HistoryRecommendations(BaseModel):
         None, description="'popularity' when the model cannot score a history, else null"
     )
     unknown_items: list[RawId] = Field(description="history items the model does not know")
+    disliked_items: list[RawId] = Field(
+        default_factory=list, description="items rated below min_rating: left out of the taste"
+    )
     items: list[Recommendation]
 
 
-class PredictRequest(BaseModel):
+class PredictRequest(Body):
     pairs: list[tuple[RawId, RawId]] = Field(description="[user, item] pairs")
     model: str | None = None
 
@@ -169,7 +188,10 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
-        return JSONResponse(status_code=422, content={"detail": f"{where}: {first['msg']}"})
+        message = first["msg"]
+        if first.get("type") == "extra_forbidden":
+            message = "this route takes no such field (its fields are listed at /docs)"
+        return JSONResponse(status_code=422, content={"detail": f"{where}: {message}"})
 
     @app.exception_handler(RecforgeError)
     async def user_mistake(request: Request, exc: RecforgeError) -> JSONResponse:
@@ -391,26 +413,53 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
     @app.post("/recommendations/for-history", response_model=HistoryRecommendations)
     def recommend_history(body: HistoryRequest) -> HistoryRecommendations:
         """A new user from the items they liked, without retraining: the model's own history
-        scoring where it has one, else the most popular items outside the history (flagged)."""
+        scoring where it has one, else the most popular items outside the history (flagged).
+        With ratings, items rated below min_rating shape nothing but are not recommended."""
         m = served(body.model)
         check_batch(len(body.items), "items")
         check_k(body.k, m)
-        known = [(raw, m.item_index(str(raw))) for raw in body.items]
-        history = [i for _, i in known if i is not None]
-        unknown = [raw for raw, i in known if i is None]
-        if not history:
+        if body.ratings is not None and len(body.ratings) != len(body.items):
             raise HTTPException(
-                404, f"none of the items {body.items[:5]} is known to model {m.name!r}"
+                422, f"ratings: give one rating per item ({len(body.items)} items, "
+                f"{len(body.ratings)} ratings), or leave ratings out",
+            )  # fmt: skip
+        liked_from = body.min_rating
+        if liked_from is None and m.ratings is not None and m.ratings.nnz:
+            liked_from = float(m.ratings.data.mean())
+        ratings: list[float | None] = [None] * len(body.items)
+        if body.ratings is not None:
+            ratings = list(body.ratings)
+        history: list[int] = []
+        disliked: list[int] = []
+        unknown: list[RawId] = []
+        disliked_raw: list[RawId] = []
+        for raw, rating in zip(body.items, ratings, strict=True):
+            index = m.item_index(str(raw))
+            if index is None:
+                unknown.append(raw)
+            elif rating is not None and liked_from is not None and rating < liked_from:
+                disliked.append(index)
+                disliked_raw.append(raw)
+            else:
+                history.append(index)
+        if not history:
+            what = "liked " if disliked else ""
+            raise HTTPException(
+                404, f"none of the {what}items {body.items[:5]} is known to model {m.name!r}"
             )
         if m.model.supports_history:
-            ids, scores = m.model.recommend_for_history(history, k=body.k)
-            items, fallback = listing(m, ids[0], scores[0]), None
+            extra = len(set(disliked))
+            ids, scores = m.model.recommend_for_history(history, k=body.k + extra)
+            keep = ~np.isin(ids[0], disliked)
+            ids, scores = ids[0][keep][: body.k], scores[0][keep][: body.k]
+            items, fallback = listing(m, ids, scores), None
         else:
-            items = popular(m, m.popular[~np.isin(m.popular, history)][: body.k])
-            fallback = "popularity"
+            ranked = m.popular[~np.isin(m.popular, history + disliked)]
+            items, fallback = popular(m, ranked[: body.k]), "popularity"
         return HistoryRecommendations(
-            model=m.name, version=m.version, fallback=fallback, unknown_items=unknown, items=items
-        )
+            model=m.name, version=m.version, fallback=fallback, unknown_items=unknown,
+            disliked_items=disliked_raw, items=items,
+        )  # fmt: skip
 
     @app.get("/items/{item_id}/similar", response_model=list[Recommendation])
     def similar(
