@@ -1,0 +1,109 @@
+"""Sequence windows: right-aligned, 0-padded, and never looking past the predicted item."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recforge.data import IdMap, Interactions
+from recforge.data.interactions import Histories
+from recforge.data.sequences import (
+    PAD,
+    last_items,
+    next_item_positions,
+    next_item_windows,
+    shifted_sequences,
+)
+from recforge.errors import ParameterError
+
+
+def known() -> Histories:
+    """u0: items 3, 1, 4 (in time order); u1: none; u2: 2; u3: 0, 2, 3, 1."""
+    users = np.array([0, 0, 0, 2, 3, 3, 3, 3])
+    items = np.array([4, 3, 1, 2, 0, 2, 3, 1])
+    times = np.array([30, 10, 20, 5, 1, 2, 3, 4])
+    data = Interactions.from_indices(
+        users, items, np.ones(8), times,
+        user_ids=IdMap(np.arange(4)), item_ids=IdMap(np.arange(5)), explicit=False,
+    )  # fmt: skip
+    return data.histories()
+
+
+def test_known_windows() -> None:
+    h = known()
+    np.testing.assert_array_equal(h.of(0), [3, 1, 4])
+    np.testing.assert_array_equal(last_items(h, [0, 1, 2, 3], 3), [
+        [4, 2, 5], [0, 0, 0], [0, 0, 3], [3, 4, 2],
+    ])  # fmt: skip
+    positions = next_item_positions(h)
+    inputs, targets = next_item_windows(h, positions, 2)
+    np.testing.assert_array_equal(targets, [1, 4, 2, 3, 1])
+    np.testing.assert_array_equal(inputs, [[0, 4], [4, 2], [0, 1], [1, 3], [3, 4]])
+    inputs, targets = shifted_sequences(h, [0, 2, 3], 3)
+    np.testing.assert_array_equal(inputs, [[0, 4, 2], [0, 0, 0], [1, 3, 4]])
+    np.testing.assert_array_equal(targets, [[0, 2, 5], [0, 0, 0], [3, 4, 2]])
+    assert next_item_positions(h, min_history=3).tolist() == [positions[-1]]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> Histories:
+    n_users = draw(st.integers(1, 6))
+    n_items = draw(st.integers(1, 12))
+    pairs = draw(
+        st.lists(
+            st.tuples(st.integers(0, n_users - 1), st.integers(0, n_items - 1)),
+            unique=True,
+            max_size=40,
+        )
+    )
+    if not pairs:
+        pairs = [(0, 0)]
+    times = draw(st.lists(st.integers(0, 5), min_size=len(pairs), max_size=len(pairs)))
+    users, items = zip(*pairs, strict=True)
+    return Interactions.from_arrays(
+        np.array(users), np.array(items), np.ones(len(pairs)), np.array(times)
+    ).histories()
+
+
+@settings(max_examples=150, deadline=None)
+@given(histories(), st.integers(1, 6))
+def test_windows_hold_only_the_past_of_the_same_user(h: Histories, length: int) -> None:
+    positions = next_item_positions(h)
+    inputs, targets = next_item_windows(h, positions, length)
+    counts = np.diff(h.indptr)
+    assert positions.size == int(np.maximum(counts - 1, 0).sum())
+    for row, pos in enumerate(positions):
+        user = int(np.searchsorted(h.indptr, pos, side="right") - 1)
+        start = int(h.indptr[user])
+        past = h.items[max(start, pos - length) : pos] + 1  # the user's items before pos
+        assert targets[row] == h.items[pos]
+        n_pad = length - past.size
+        assert (inputs[row, :n_pad] == PAD).all()  # padding only on the left
+        np.testing.assert_array_equal(inputs[row, n_pad:], past)
+    for u in range(counts.size):
+        newest = h.of(u)[-length:] + 1
+        window = last_items(h, [u], length)[0]
+        np.testing.assert_array_equal(window[length - newest.size :], newest)
+        assert (window[: length - newest.size] == PAD).all()
+        x, y = shifted_sequences(h, [u], length)
+        # each target is the item right after its input, and a padded input has no target
+        seq = h.of(u) + 1
+        for t in range(length):
+            if y[0, t] != PAD:
+                where = int(np.flatnonzero(seq == y[0, t])[0])
+                assert where >= 1
+                assert x[0, t] == seq[where - 1]
+            else:
+                assert x[0, t] == PAD or (t == length - 1 and seq.size == 0)
+
+
+def test_bad_arguments_get_one_line_errors() -> None:
+    h = known()
+    with pytest.raises(ParameterError, match="'length' parameter of last_items"):
+        last_items(h, [0], 0)
+    with pytest.raises(ParameterError, match="positions must lie in"):
+        next_item_windows(h, np.array([99]), 3)
+    with pytest.raises(ParameterError, match="'min_history' parameter"):
+        next_item_positions(h, min_history=0)
