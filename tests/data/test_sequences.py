@@ -14,7 +14,9 @@ from recforge.data.sequences import (
     last_items,
     next_item_positions,
     next_item_windows,
+    sequence_chunks,
     shifted_sequences,
+    shifted_windows,
 )
 from recforge.errors import ParameterError
 
@@ -107,3 +109,20 @@ def test_bad_arguments_get_one_line_errors() -> None:
         next_item_windows(h, np.array([99]), 3)
     with pytest.raises(ParameterError, match="'min_history' parameter"):
         next_item_positions(h, min_history=0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(histories(), st.integers(1, 5))
+def test_chunks_make_every_item_but_the_first_a_target_once(h: Histories, length: int) -> None:
+    ends, starts = sequence_chunks(h, length)
+    inputs, targets = shifted_windows(h, ends, starts, length)
+    got: list[tuple[int, int]] = []
+    for row in range(ends.size):
+        user = int(np.searchsorted(h.indptr, starts[row], side="right") - 1)
+        for t in np.flatnonzero(targets[row]):
+            got.append((user, int(targets[row, t]) - 1))
+            seq = h.of(user)
+            where = int(np.flatnonzero(seq == targets[row, t] - 1)[0])
+            assert inputs[row, t] == seq[where - 1] + 1  # the item right before the target
+    want = [(u, int(i)) for u in range(h.indptr.size - 1) for i in h.of(u)[1:]]
+    assert sorted(got) == sorted(want)

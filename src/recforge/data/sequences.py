@@ -18,7 +18,15 @@ from recforge._validation import check_int
 from recforge.data.interactions import Histories
 from recforge.errors import ParameterError
 
-__all__ = ["PAD", "last_items", "next_item_positions", "next_item_windows", "shifted_sequences"]
+__all__ = [
+    "PAD",
+    "last_items",
+    "next_item_positions",
+    "next_item_windows",
+    "sequence_chunks",
+    "shifted_sequences",
+    "shifted_windows",
+]
 
 PAD = 0  # the padding code; item i is coded i + 1
 
@@ -84,7 +92,31 @@ def shifted_sequences(
     both right-aligned. Column t of the targets is the next item after column t of the inputs."""
     length = check_int(length, "length", "shifted_sequences", low=1)
     u = np.asarray(users, dtype=np.int64).reshape(-1)
-    starts, ends = histories.indptr[u], histories.indptr[u + 1]
-    targets = _window(histories, ends, starts + 1, length)  # never the first item
+    return shifted_windows(histories, histories.indptr[u + 1], histories.indptr[u], length)
+
+
+def shifted_windows(
+    histories: Histories, ends: np.ndarray, starts: np.ndarray, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`shifted_sequences` for windows whose targets end just before flat positions `ends` [B]
+    within histories starting at `starts` [B] (from `sequence_chunks`)."""
+    ends = np.asarray(ends, dtype=np.int64).reshape(-1)
+    starts = np.asarray(starts, dtype=np.int64).reshape(-1)
+    targets = _window(histories, ends, starts + 1, length)  # never a history's first item
     inputs = _window(histories, ends - 1, starts, length)
     return inputs, targets
+
+
+def sequence_chunks(histories: Histories, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows that make every item but a history's first the target of exactly one
+    `shifted_windows` column: per user, ends at the history's end, then every `length` items
+    back while targets remain. Returns (ends int64 [N], starts int64 [N]) flat positions."""
+    length = check_int(length, "length", "sequence_chunks", low=1)
+    counts = np.diff(histories.indptr)
+    targets = np.maximum(counts - 1, 0)
+    n_chunks = -(-targets // length)  # ceil
+    owners = np.repeat(np.arange(counts.size, dtype=np.int64), n_chunks)
+    first = np.cumsum(n_chunks) - n_chunks
+    back = np.arange(owners.size, dtype=np.int64) - first[owners]  # 0 = the newest chunk
+    ends = histories.indptr[owners + 1] - back * length
+    return ends, histories.indptr[owners]

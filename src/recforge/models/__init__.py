@@ -21,6 +21,7 @@ from recforge.models.ncf import GMF, MLP, NeuMF
 from recforge.models.popularity import Popularity
 from recforge.models.puresvd import PureSVD
 from recforge.models.registry import available, get, model_class, register
+from recforge.models.sasrec import SASRec
 from recforge.models.torch_mf import TorchMF
 from recforge.models.two_tower import TwoTower
 from recforge.models.vae import MultDAE, MultVAE
@@ -53,6 +54,7 @@ __all__ = [
     "Popularity",
     "PureSVD",
     "Recommender",
+    "SASRec",
     "SVDpp",
     "TorchMF",
     "TwoTower",

@@ -320,9 +320,10 @@ class Recommender(ABC):
         return np.asarray(self._item_similarities(np.array([item])))[0, history], "similarity"
 
     def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k for a new user described by item indices they interacted with: ids int32
-        [1, k] and scores float32 [1, k], the history excluded; models with supports_history
-        score it in `_history_scores`."""
+        """Top-k for a new user described by item indices they interacted with, oldest first
+        (sequence models read the order, the others the set): ids int32 [1, k] and scores
+        float32 [1, k], the history excluded; models with supports_history score it in
+        `_sequence_scores` / `_history_scores`."""
         self._check_fitted("recommend_for_history")
         if not self.supports_history:
             raise UnsupportedOperationError(
@@ -330,12 +331,18 @@ class Recommender(ABC):
                 "supports_history (item-KNN, EASE, autoencoders, sequence models)"
             )
         k = check_int(k, "k", "recommend_for_history", low=1)
-        history = np.unique(self._as_items(items, "recommend_for_history"))
-        if history.size == 0:
+        sequence = self._as_items(items, "recommend_for_history")
+        if sequence.size == 0:
             raise DataError("recommend_for_history needs at least one item of the new user")
-        scores = np.array(self._history_scores(history), dtype=np.float32)[None, :]
-        scores[0, history] = -np.inf
+        scores = np.array(self._sequence_scores(sequence), dtype=np.float32)[None, :]
+        scores[0, sequence] = -np.inf
         return topk_padded(scores, k)
+
+    def _sequence_scores(self, sequence: np.ndarray) -> np.ndarray:
+        """float [n_items]: scores for a new user whose items, oldest first, are `sequence`
+        (≥ 1, repeats kept). Sequence models read the order; the others see the set
+        (`_history_scores`)."""
+        return self._history_scores(np.unique(sequence))
 
     def _history_scores(self, history: np.ndarray) -> np.ndarray:
         """float [n_items]: scores for a new user who interacted with `history` (unique

@@ -1,0 +1,75 @@
+"""Torch modules of the sequence models.
+
+Sequences are int64 [B, L] of item codes (item index + 1, 0 = padding), right-aligned: the
+newest item in the last column (see `recforge.data.sequences`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["SASRecNet"]
+
+MASKED = -1e9  # an additive attention mask value; finite, so an all-masked row stays finite
+
+
+class SASRecNet(nn.Module):
+    """SASRec (Kang & McAuley 2018): causal self-attention over the item sequence.
+
+    items: embeddings [n_items + 1, d] (row 0 the padding, kept at zero), shared with the
+    output layer (a position's logits are its state · every item embedding); positions:
+    learned embeddings [max_len, d]; `blocks` pre-norm transformer layers with `heads` heads,
+    a feed-forward of 4·d with GELU and `dropout`; a final layer norm. A position attends to
+    itself and earlier non-padding positions only. history: int64 buffer [n_users, max_len]
+    of each user's newest training items, what scoring reads.
+    """
+
+    history: torch.Tensor
+
+    def __init__(
+        self, n_users: int, n_items: int, dim: int, max_len: int, blocks: int, heads: int,
+        dropout: float,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.dim = dim
+        self.heads = heads
+        self.items = nn.Embedding(n_items + 1, dim, padding_idx=0)
+        self.positions = nn.Embedding(max_len, dim)
+        nn.init.normal_(self.items.weight, std=1.0 / math.sqrt(dim))
+        nn.init.normal_(self.positions.weight, std=1.0 / math.sqrt(dim))
+        with torch.no_grad():
+            self.items.weight[0].zero_()
+        self.dropout = nn.Dropout(dropout)
+        layer = nn.TransformerEncoderLayer(
+            dim, heads, dim_feedforward=4 * dim, dropout=dropout, activation="gelu",
+            batch_first=True, norm_first=True,
+        )  # fmt: skip
+        self.blocks = nn.TransformerEncoder(layer, blocks, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+        self.register_buffer("history", torch.zeros(n_users, max_len, dtype=torch.long))
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        """States [B, L, d] of sequences [B, L]: position t summarises items 0 … t."""
+        L = seq.shape[1]
+        x = self.items(seq) * math.sqrt(self.dim) + self.positions.weight[-L:][None, :, :]
+        x = self.dropout(x * (seq > 0).unsqueeze(-1))
+        future = torch.triu(torch.ones(L, L, dtype=torch.bool, device=seq.device), diagonal=1)
+        # [B, L (query), L (key)]: no future, no padding; but a position always sees itself,
+        # so no row is wholly masked (torch's fused eval path turns such rows into NaN)
+        itself = torch.eye(L, dtype=torch.bool, device=seq.device)
+        blocked = (future[None, :, :] | (seq == 0)[:, None, :]) & ~itself
+        mask = torch.zeros(blocked.shape, dtype=x.dtype, device=seq.device)
+        mask = mask.masked_fill(blocked, MASKED).repeat_interleave(self.heads, dim=0)
+        return self.norm(self.blocks(x, mask=mask))
+
+    def logits(self, states: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores [..., M] of states [..., d] against items [M] (None: all n_items)."""
+        table = self.items.weight[1:] if items is None else self.items(items + 1)
+        return states @ table.T
+
+    def last_state(self, seq: torch.Tensor) -> torch.Tensor:
+        """The state [B, d] after each sequence's newest item (its last column)."""
+        return self.forward(seq)[:, -1]
