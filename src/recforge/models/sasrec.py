@@ -18,7 +18,7 @@ import numpy as np
 
 from recforge._validation import check_float, check_int
 from recforge.data.interactions import Interactions
-from recforge.errors import ParameterError
+from recforge.errors import DataError, ParameterError
 from recforge.models.neural_base import NeuralRecommender
 from recforge.models.registry import register
 
@@ -79,6 +79,13 @@ class SASRec(NeuralRecommender):
             )
 
     # ------------------------------------------------------------------ training
+    def _check_training_data(self, train: Interactions) -> None:
+        if train.timestamps is None:
+            raise DataError(
+                "SASRec reads each user's items in time order, but these interactions have no "
+                "timestamps; load them with a timestamp column"
+            )
+
     def _build_module(self, train: Interactions | None) -> nn.Module:
         import torch
 
