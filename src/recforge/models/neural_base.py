@@ -196,6 +196,19 @@ class NeuralRecommender(Recommender):
         self.module_.to(resolve_device(device, type(self).__name__))
         return self
 
+    def _inference(self, fn: Any) -> np.ndarray:
+        """fn(module) → tensor, run in eval mode without gradients, as float32 numpy."""
+        import torch
+
+        was_training = self.module_.training
+        self.module_.eval()
+        try:
+            with torch.no_grad():
+                out = fn(self.module_)
+        finally:
+            self.module_.train(was_training)
+        return np.ascontiguousarray(out.float().cpu().numpy())
+
     def _score_pairs(self) -> int:
         """User-item pairs `_score` hands to `_score_batch` at once (users are chunked so that
         users × items stays under it); models with large per-pair activations lower it."""

@@ -141,12 +141,5 @@ class SASRec(NeuralRecommender):
         codes = np.zeros(length, dtype=np.int64)
         newest = sequence[-length:].astype(np.int64) + 1
         codes[length - newest.size :] = newest
-        module = self.module_
-        was_training = module.training
-        module.eval()
-        try:
-            with torch.no_grad():
-                seq = torch.as_tensor(codes, device=self.device_)[None, :]
-                return module.logits(module.last_state(seq))[0].float().cpu().numpy()
-        finally:
-            module.train(was_training)
+        seq = torch.as_tensor(codes, device=self.device_)[None, :]
+        return self._inference(lambda m: m.logits(m.last_state(seq)))[0]

@@ -175,19 +175,6 @@ class TwoTower(NeuralRecommender):
     ) -> torch.Tensor:
         return module.users(users) @ module.items(items).T
 
-    def _inference(self, fn: Any) -> np.ndarray:
-        """fn(module) → tensor, run in eval mode without gradients, as float32 numpy."""
-        import torch
-
-        was_training = self.module_.training
-        self.module_.eval()
-        try:
-            with torch.no_grad():
-                out = fn(self.module_)
-        finally:
-            self.module_.train(was_training)
-        return np.ascontiguousarray(out.float().cpu().numpy())
-
     def item_embeddings(self) -> np.ndarray:
         """float32 [n_items, d]: the unit outputs of the item tower (an ANN index's vectors)."""
         self._check_fitted("item_embeddings")
