@@ -5,22 +5,18 @@ Training reads each user's history (`Interactions.histories()`, oldest first) in
 `max_len` (`recforge.data.sequences.sequence_chunks`): every column of a window predicts the
 item that follows it, so each item but a user's first is a target once per epoch, seen with
 the items before it in its window. The loss is the cross-entropy of the next item over all
-items (a full softmax, as RecBole's default). A user is scored from the state after their
-newest `max_len` training items; a new session (`recommend_for_history`) from its own items in
-the order given.
+items (a full softmax, as RecBole's default) or over sampled negatives (`loss="sampled"`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from recforge._validation import check_float, check_int
 from recforge.data.interactions import Interactions
-from recforge.errors import DataError, ParameterError
-from recforge.models.neural_base import NeuralRecommender
+from recforge.errors import ParameterError
 from recforge.models.registry import register
+from recforge.models.sequence_base import SequenceRecommender
 
 if TYPE_CHECKING:
     import torch
@@ -34,17 +30,17 @@ __all__ = ["SASRec"]
 
 
 @register
-class SASRec(NeuralRecommender):
+class SASRec(SequenceRecommender):
     """Causal self-attention over the newest `max_len` items of each user.
 
     factors: d, the item and position embedding size; blocks, heads: transformer layers and
     attention heads (d must divide by heads); dropout: on embeddings, attention and the
-    feed-forward layers.
+    feed-forward layers; loss: softmax | sampled | bpr-max, negatives: items drawn per batch
+    for the last two.
     """
 
     name = "sasrec"
     description = "SASRec: causal self-attention over each user's item sequence (Kang 2018)"
-    supports_history = True
     training_defaults: ClassVar[dict[str, Any]] = {"epochs": 30, "batch_size": 128, "lr": 1e-3}
 
     module_: SASRecNet
@@ -57,6 +53,8 @@ class SASRec(NeuralRecommender):
         blocks: int = 2,
         heads: int = 2,
         dropout: float = 0.2,
+        loss: str = "softmax",
+        negatives: int = 256,
         **training: Any,
     ) -> None:
         super().__init__(**training)
@@ -65,10 +63,12 @@ class SASRec(NeuralRecommender):
         self.blocks = blocks
         self.heads = heads
         self.dropout = dropout
+        self.loss = loss
+        self.negatives = negatives
 
     def _validate_model_params(self) -> None:
+        self._validate_sequence_params()
         check_int(self.factors, "factors", "SASRec", low=1)
-        check_int(self.max_len, "max_len", "SASRec", low=1)
         check_int(self.blocks, "blocks", "SASRec", low=1)
         check_int(self.heads, "heads", "SASRec", low=1)
         check_float(self.dropout, "dropout", "SASRec", low=0.0, high=1.0, high_open=True)
@@ -78,28 +78,13 @@ class SASRec(NeuralRecommender):
                 f"Got {self.heads} instead."
             )
 
-    # ------------------------------------------------------------------ training
-    def _check_training_data(self, train: Interactions) -> None:
-        if train.timestamps is None:
-            raise DataError(
-                "SASRec reads each user's items in time order, but these interactions have no "
-                "timestamps; load them with a timestamp column"
-            )
-
-    def _build_module(self, train: Interactions | None) -> nn.Module:
-        import torch
-
-        from recforge.data.sequences import last_items
+    def _make_net(self) -> nn.Module:
         from recforge.neural.sequence_modules import SASRecNet
 
-        net = SASRecNet(
+        return SASRecNet(
             self.n_users_, self.n_items_, int(self.factors), int(self.max_len),
             int(self.blocks), int(self.heads), float(self.dropout),
         )  # fmt: skip
-        if train is not None:  # a saved model's history comes with its state
-            recent = last_items(train.histories(), np.arange(self.n_users_), int(self.max_len))
-            net.history.copy_(torch.from_numpy(recent))
-        return net
 
     def _examples(self, train: Interactions) -> tuple[torch.Tensor, ...]:
         import torch
@@ -114,7 +99,6 @@ class SASRec(NeuralRecommender):
         self, module: SASRecNet, batch: tuple[torch.Tensor, ...], step: Step
     ) -> torch.Tensor:
         import torch
-        from torch.nn import functional as F  # noqa: N812
 
         from recforge.data.sequences import shifted_windows
 
@@ -125,21 +109,4 @@ class SASRec(NeuralRecommender):
         y = torch.from_numpy(targets).to(device)
         states = module(x)
         scored = y > 0
-        return F.cross_entropy(module.logits(states[scored]), y[scored] - 1)
-
-    # ------------------------------------------------------------------ inference
-    def _score_batch(
-        self, module: SASRecNet, users: torch.Tensor, items: torch.Tensor | None
-    ) -> torch.Tensor:
-        return module.logits(module.last_state(module.history[users]), items)
-
-    def _sequence_scores(self, sequence: np.ndarray) -> np.ndarray:
-        """The logits [n_items] after the session's newest `max_len` items, in order."""
-        import torch
-
-        length = int(self.max_len)
-        codes = np.zeros(length, dtype=np.int64)
-        newest = sequence[-length:].astype(np.int64) + 1
-        codes[length - newest.size :] = newest
-        seq = torch.as_tensor(codes, device=self.device_)[None, :]
-        return self._inference(lambda m: m.logits(m.last_state(seq)))[0]
+        return self._next_item_loss(module, states[scored], y[scored] - 1, step)

@@ -12,11 +12,15 @@ from torch.nn import functional as F  # noqa: N812
 __all__ = [
     "bce_with_negatives",
     "bpr_loss",
+    "bpr_max_loss",
     "full_softmax_loss",
     "mse_loss",
     "multinomial_loss",
     "sampled_softmax_loss",
+    "softmax_over_negatives",
 ]
+
+BPR_MAX_REG = 1.0  # λ of BPR-max's score regulariser (GRU4Rec's published default)
 
 
 def mse_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -71,3 +75,24 @@ def multinomial_loss(logits: torch.Tensor, counts: torch.Tensor) -> torch.Tensor
     """Multinomial log-likelihood of a user's whole row (Mult-VAE): -Σ_i x_i log softmax(z)_i,
     logits and counts [B, n_items], averaged over users."""
     return -(F.log_softmax(logits.float(), dim=1) * counts).sum(dim=1).mean()
+
+
+def softmax_over_negatives(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the positive among itself and its sampled negatives: positives [B],
+    negatives [B, N] (a masked negative holds the dtype's minimum)."""
+    logits = torch.cat([positive.float()[:, None], negative.float()], dim=1)
+    return F.cross_entropy(logits, torch.zeros_like(positive, dtype=torch.long))
+
+
+def bpr_max_loss(
+    positive: torch.Tensor, negative: torch.Tensor, reg: float = BPR_MAX_REG
+) -> torch.Tensor:
+    """BPR-max (Hidasi & Karatzoglou 2018): -log Σ_j s_j σ(r⁺ - r_j) + reg · Σ_j s_j r_j², with
+    s = softmax of the negatives' scores, so the hardest negatives weigh most; positives [B],
+    negatives [B, N] (a masked negative holds the dtype's minimum and gets weight 0)."""
+    pos, neg = positive.float(), negative.float()
+    weights = torch.softmax(neg, dim=1)
+    real = neg > torch.finfo(neg.dtype).min
+    ranked = (weights * torch.sigmoid(pos[:, None] - neg)).sum(dim=1)
+    squares = (weights * torch.where(real, neg, 0.0) ** 2).sum(dim=1)
+    return (-torch.log(ranked + 1e-24) + reg * squares).mean()

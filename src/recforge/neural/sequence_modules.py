@@ -65,11 +65,10 @@ class SASRecNet(nn.Module):
         mask = mask.masked_fill(blocked, MASKED).repeat_interleave(self.heads, dim=0)
         return self.norm(self.blocks(x, mask=mask))
 
-    def logits(self, states: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
-        """Scores [..., M] of states [..., d] against items [M] (None: all n_items)."""
-        table = self.items.weight[1:] if items is None else self.items(items + 1)
-        return states @ table.T
+    def item_vectors(self, items: torch.Tensor | None = None) -> torch.Tensor:
+        """Output vectors [M, d] of item indices [M] (None: all n_items): the input embeddings."""
+        return self.items.weight[1:] if items is None else self.items(items + 1)
 
-    def last_state(self, seq: torch.Tensor) -> torch.Tensor:
-        """The state [B, d] after each sequence's newest item (its last column)."""
+    def last_state(self, seq: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
+        """The state [B, d] after each sequence's newest item (its last column); users unused."""
         return self.forward(seq)[:, -1]

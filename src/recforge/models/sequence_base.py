@@ -1,0 +1,141 @@
+"""`SequenceRecommender`: what every next-item model (SASRec, GRU4Rec, Caser, BERT4Rec) shares.
+
+Such a model reads each user's items in time order (`Interactions.histories()`) and turns the
+newest `max_len` of them into a state [d]; an item's score is the state · the item's output
+vector. Its torch module (a `SequenceNet`) keeps each training user's newest items in a
+`history` buffer [n_users, max_len] (saved with the weights), so a known user continues from
+their stored sequence and a new session (`recommend_for_history`) from its own items in the
+order given.
+
+The next-item loss is shared: `loss="softmax"` is the cross-entropy over all items (RecBole's
+default), `"sampled"` the softmax over the target and `negatives` items drawn uniformly per
+batch (for large catalogues), `"bpr-max"` GRU4Rec's ranking loss over the same negatives.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from recforge._validation import check_choice, check_int
+from recforge.data.interactions import Interactions
+from recforge.errors import DataError
+from recforge.models.neural_base import NeuralRecommender
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from recforge.neural.loop import Step
+
+__all__ = ["LOSSES", "SequenceNet", "SequenceRecommender"]
+
+LOSSES = ("softmax", "sampled", "bpr-max")
+
+
+class SequenceNet(Protocol):
+    """The torch module of a sequence model (an nn.Module).
+
+    history: int64 buffer [n_users, max_len], each user's newest training items as codes
+    (index + 1, 0 = padding, right-aligned; see `recforge.data.sequences`).
+    """
+
+    history: torch.Tensor
+
+    def last_state(self, seq: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
+        """The state [B, d] after each sequence's newest item, for sequences [B, max_len] of
+        `users` [B] (None: anonymous sessions)."""
+        ...
+
+    def item_vectors(self, items: torch.Tensor | None) -> torch.Tensor:
+        """Output vectors [M, d] of item indices [M] (None: all n_items)."""
+        ...
+
+
+class SequenceRecommender(NeuralRecommender):
+    """Base of the next-item models: timestamps required, history buffer, scoring, loss.
+
+    Subclasses set `max_len`, `loss` and `negatives` in __init__ and write `_make_net()`,
+    `_examples(train)` and `_batch_loss(...)` (using `_next_item_loss`).
+    """
+
+    supports_history = True
+    max_len: int
+    loss: str
+    negatives: int
+
+    def _validate_sequence_params(self) -> None:
+        owner = type(self).__name__
+        check_int(self.max_len, "max_len", owner, low=1)
+        check_choice(self.loss, "loss", LOSSES, owner)
+        check_int(self.negatives, "negatives", owner, low=1)
+
+    def _check_training_data(self, train: Interactions) -> None:
+        if train.timestamps is None:
+            raise DataError(
+                f"{type(self).__name__} reads each user's items in time order, but these "
+                "interactions have no timestamps; load them with a timestamp column"
+            )
+
+    # ------------------------------------------------------------------ module
+    def _make_net(self) -> nn.Module:
+        """The untrained SequenceNet (its history buffer all padding)."""
+        raise NotImplementedError
+
+    def _build_module(self, train: Interactions | None) -> nn.Module:
+        import torch
+
+        from recforge.data.sequences import last_items
+
+        net = self._make_net()
+        if train is not None:  # a saved model's history comes with its state
+            recent = last_items(train.histories(), np.arange(self.n_users_), int(self.max_len))
+            net.history.copy_(torch.from_numpy(recent))
+        return net
+
+    # ------------------------------------------------------------------ training
+    def _next_item_loss(
+        self, module: Any, states: torch.Tensor, targets: torch.Tensor, step: Step
+    ) -> torch.Tensor:
+        """The mean loss of predicting item indices `targets` [N] from `states` [N, d]."""
+        import torch
+
+        from recforge.neural.losses import bpr_max_loss, full_softmax_loss, softmax_over_negatives
+
+        if self.loss == "softmax":
+            return full_softmax_loss(states @ module.item_vectors(None).T, targets)
+        negatives = torch.randint(
+            self.n_items_, (int(self.negatives),), generator=step.generator,
+            device=states.device,
+        )  # fmt: skip
+        positive = (states * module.item_vectors(targets)).sum(dim=-1)
+        negative = states @ module.item_vectors(negatives).T
+        # a draw of the target itself is no negative
+        negative = negative.masked_fill(
+            negatives[None, :] == targets[:, None], torch.finfo(negative.dtype).min
+        )
+        if self.loss == "sampled":
+            return softmax_over_negatives(positive, negative)
+        return bpr_max_loss(positive, negative)
+
+    # ------------------------------------------------------------------ inference
+    def _score_batch(
+        self, module: Any, users: torch.Tensor, items: torch.Tensor | None
+    ) -> torch.Tensor:
+        return module.last_state(module.history[users], users) @ module.item_vectors(items).T
+
+    def _session_codes(self, sequence: np.ndarray) -> np.ndarray:
+        """int64 [1, max_len]: the newest `max_len` items of a session as codes, right-aligned."""
+        length = int(self.max_len)
+        codes = np.zeros((1, length), dtype=np.int64)
+        newest = sequence[-length:].astype(np.int64) + 1
+        codes[0, length - newest.size :] = newest
+        return codes
+
+    def _sequence_scores(self, sequence: np.ndarray) -> np.ndarray:
+        """The scores [n_items] after the session's newest `max_len` items, in order."""
+        import torch
+
+        seq = torch.as_tensor(self._session_codes(sequence), device=self.device_)
+        return self._inference(lambda m: m.last_state(seq, None) @ m.item_vectors(None).T)[0]
