@@ -42,7 +42,8 @@ ColumnsOpt = Annotated[
     typer.Option(
         "--columns",
         help="Column mapping, e.g. user,item,rating,timestamp (names with a header, "
-        "else positions; roles: user, item, rating or weight, timestamp).",
+        "else positions; roles: user (or session, for a session log), item, rating or "
+        "weight, timestamp).",
     ),
 ]
 SepOpt = Annotated[str | None, typer.Option("--sep", help="Field separator, e.g. ',' '\\t' '::'.")]

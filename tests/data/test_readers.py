@@ -75,6 +75,27 @@ def test_role_equals_name_picks_header_columns(tmp_path: Path) -> None:
     assert sorted(data.timestamps.tolist()) == [1704067200, 1704153600]
 
 
+def test_a_session_column_replaces_the_user(tmp_path: Path) -> None:
+    """A session log (no user at all) is read with sessions as the rows, detected or mapped."""
+    text = "session_id,timestamp,item_id\ns1,3,a\ns1,1,b\ns2,2,a\n"
+    path = write(tmp_path, "clicks.csv", text)
+    for columns in (None, "session=session_id,item=item_id,timestamp=timestamp"):
+        data = read_interactions(path, columns=columns)
+        assert triples(data) == {("s1", "a", 1.0), ("s1", "b", 1.0), ("s2", "a", 1.0)}
+        history = data.histories()
+        s1 = int(data.user_ids.to_index(["s1"])[0])
+        row = history.items[history.indptr[s1] : history.indptr[s1 + 1]]
+        assert data.item_ids.to_raw(row).tolist() == ["b", "a"]  # by time
+
+
+def test_a_detected_session_column_wins_over_a_user_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "log.csv", "user_id,session_id,item_id\nu1,s1,a\nu1,s2,b\n")
+    data = read_interactions(path)
+    assert sorted(data.user_ids.raw_ids.tolist()) == ["s1", "s2"]
+    assert parse_columns("session,item").rows == "session"
+    assert parse_columns("user,item").rows == "user"
+
+
 def test_role_equals_position_works_without_header(tmp_path: Path) -> None:
     path = write(tmp_path, "p.csv", "5,a,x\n3,b,y\n")
     data = read_interactions(path, columns={"user": 1, "item": 2, "rating": 0})
@@ -205,6 +226,8 @@ def test_load_dispatches_names_folders_and_files(tmp_path: Path) -> None:
          "rating column or a weight"),
         ("a,x,4\n", {"columns": {"user": 0, "item": 5}}, "position 5.*3 columns"),
         ("a,x,4\n", {"columns": "user,thing"}, "unknown role 'thing'"),
+        ("a,x,4\n", {"columns": "user,session,item"}, "a user column or a session column"),
+        ("a,x,4\n", {"columns": "-,item,rating"}, "no user column.*session"),
         ("a,x,4\n", {"columns": "user,user=a"}, "mixes"),
         ("a,x,4\n", {"on_bad_lines": "ignore"}, "on_bad_lines"),
         ("a,x,4\n", {"duplicates": "newest"}, "duplicates"),

@@ -1,4 +1,8 @@
-"""Column mappings: which column of a file holds the user, item, rating/weight and timestamp."""
+"""Column mappings: which column of a file holds the user, item, rating/weight and timestamp.
+
+A session column may stand in for the user column: in a session log (anonymous visits, each a
+short sequence of clicks) sessions replace users, so every row of the interactions is a session.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,14 @@ __all__ = ["ROLES", "ColumnMapping", "detect_columns", "header_score", "parse_co
 
 # Roles a column can play. "weight" is an implicit-feedback value (a count, a dwell time);
 # "rating" an explicit one. At most one of the two.
-ROLES = ("user", "item", "rating", "weight", "timestamp")
+# "session" replaces "user" (rows are then sessions): a mapping has one of the two.
+ROLES = ("user", "session", "item", "rating", "weight", "timestamp")
 SKIP = ("-", "_", "")
 
 # Header names recognised when no mapping is given (compared case-insensitively).
 _ALIASES: dict[str, tuple[str, ...]] = {
     "user": ("user", "user_id", "userid", "uid", "users", "customer_id", "visitorid"),
+    "session": ("session", "session_id", "sessionid"),
     "item": ("item", "item_id", "itemid", "iid", "movie", "movie_id", "movieid", "product_id"),
     "rating": ("rating", "ratings", "score", "stars"),
     "weight": ("weight", "count", "value", "clicks", "plays"),
@@ -42,11 +48,20 @@ class ColumnMapping:
                 "columns: give a rating column or a weight column, not both "
                 "(rating = explicit feedback, weight = implicit)"
             )
-        for role in ("user", "item"):
-            if role not in self.roles:
-                raise ParameterError(
-                    f"columns: no {role} column; add one, e.g. columns='user,item,rating'"
-                )
+        if "user" in self.roles and "session" in self.roles:
+            raise ParameterError(
+                "columns: give a user column or a session column, not both (rows are users, "
+                "or sessions when a log is read as sessions)"
+            )
+        if "user" not in self.roles and "session" not in self.roles:
+            raise ParameterError(
+                "columns: no user column; add one (or a session column for a session log), "
+                "e.g. columns='user,item,rating'"
+            )
+        if "item" not in self.roles:
+            raise ParameterError(
+                "columns: no item column; add one, e.g. columns='user,item,rating'"
+            )
 
     @property
     def explicit(self) -> bool | None:
@@ -58,20 +73,27 @@ class ColumnMapping:
         return None
 
     @property
+    def rows(self) -> str:
+        """What a row of the interactions is: "user", or "session" for a session log."""
+        return "session" if "session" in self.roles else "user"
+
+    @property
     def value(self) -> Column | None:
         return self.roles.get("rating", self.roles.get("weight"))
 
     def resolve(self, names: Sequence[str], *, has_header: bool, source: str) -> dict[str, int]:
-        """role → column position in a file whose columns are `names`."""
+        """role → column position in a file whose columns are `names`; a session column comes
+        back under "user", the role it plays."""
         out: dict[str, int] = {}
         for role, column in self.roles.items():
+            key = "user" if role == "session" else role
             if isinstance(column, int):
                 if not 0 <= column < len(names):
                     raise DataError(
                         f"{source}: the {role} column is position {column}, but the file has "
                         f"{len(names)} columns (positions count from 0)"
                     )
-                out[role] = column
+                out[key] = column
                 continue
             if not has_header:
                 raise DataError(
@@ -87,7 +109,7 @@ class ColumnMapping:
                     f"{source}: no column named {column!r} for the {role}; the header has "
                     f"{list(names)}"
                 )
-            out[role] = matches[0]
+            out[key] = matches[0]
         return out
 
 
@@ -149,7 +171,9 @@ def detect_columns(names: Sequence[str], *, has_header: bool, source: str) -> Co
                     break
         if "rating" in roles and "weight" in roles:
             del roles["weight"]
-        if "user" in roles and "item" in roles:
+        if "session" in roles:  # a session log: sessions replace users
+            roles.pop("user", None)
+        if ("user" in roles or "session" in roles) and "item" in roles:
             return ColumnMapping(roles)
         raise DataError(
             f"{source}: cannot tell which columns hold the user and the item from the header "

@@ -83,7 +83,9 @@ def read_interactions(
     columns: which column is which (see `parse_columns`): "user,item,rating,timestamp" by
         position, "user=userId,item=movieId" by header name; None detects common header names
         (userId, movieId, rating, timestamp, …) or takes user, item[, rating[, timestamp]] in order.
-        A "weight" column instead of "rating" marks implicit feedback.
+        A "weight" column instead of "rating" marks implicit feedback. A "session" column
+        (header session_id, sessionId …) replaces the user: each row of the result is then a
+        session, what session-based recommendation (the sequence models) reads.
     sep: field separator; header: whether line 1 is a header (None: detect).
     duplicates: repeated (user, item) pairs — "last" (default: the latest by timestamp, then by
         line), "first", "sum", "mean" or "error"; merged rows are counted in a DataWarning.
