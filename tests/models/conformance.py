@@ -177,7 +177,8 @@ def check_known_answer(name: str, known: dict[str, Any]) -> None:
 
 def check_explain(name: str) -> None:
     """explain names the user's own items, best first: exact parts of the score (they sum to
-    it) or the model's item similarities (equal to what similar_items gives)."""
+    it), the model's item similarities (equal to what similar_items gives) or attention
+    weights (non-negative)."""
     data = checkerboard()
     model = fitted(name, data)
     user = 0
@@ -192,8 +193,11 @@ def check_explain(name: str) -> None:
     assert items.size <= 3
     assert set(items.tolist()) <= seen
     assert np.all(np.diff(weights) <= 0), "weights must come largest first"
-    assert how in {"contribution", "similarity"}
-    if how == "contribution":
+    assert how in {"contribution", "similarity", "attention"}
+    if how == "attention":
+        assert np.all(np.isfinite(weights))
+        assert np.all(weights >= 0)
+    elif how == "contribution":
         _, every, _ = model.explain(user, item, n=data.n_items)
         assert_scores_close(np.array([every.sum()]), model.score([user], [item])[0])
     else:

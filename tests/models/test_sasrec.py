@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from recforge.data import Interactions
@@ -13,3 +14,21 @@ def test_sasrec_refuses_data_without_timestamps() -> None:
     data = Interactions.from_arrays([0, 0, 1], [0, 1, 1], [1.0, 1.0, 1.0])
     with pytest.raises(DataError, match="no timestamps; load them with a timestamp column"):
         get("sasrec", epochs=1).fit(data)
+
+
+def test_explanations_are_the_attention_over_the_stored_window() -> None:
+    """SASRec explains with the attention of its newest position: weights over the user's
+    stored window that sum to 1, older items left out; sessions of one item attend to it."""
+    from .answers_sequence import cycle
+
+    model = get(
+        "sasrec", factors=8, heads=2, blocks=2, max_len=4, dropout=0.0, epochs=2, seed=0,
+        progress=False,
+    ).fit(cycle())  # fmt: skip
+    items, weights, how = model.explain(0, 3, n=10)
+    assert how == "attention"
+    assert set(items.tolist()) == {2, 3, 4, 5}  # user 0 saw 0 … 5; the window holds the last 4
+    assert abs(float(weights.sum()) - 1.0) < 1e-5
+    same, again, _ = model.explain(0, 7, n=10)
+    assert set(same.tolist()) == set(items.tolist())  # the state is the same for every candidate
+    np.testing.assert_allclose(sorted(again), sorted(weights), rtol=1e-6)

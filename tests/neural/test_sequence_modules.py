@@ -41,3 +41,14 @@ def test_padding_does_not_change_the_real_positions() -> None:
         bare = model(torch.tensor([[3, 7]]))  # the same items with no padding at all
     torch.testing.assert_close(padded[:, -2:], bare)
     assert torch.count_nonzero(model.items.weight[0]) == 0
+
+
+def test_attention_of_the_newest_position_sums_to_one_and_skips_padding() -> None:
+    model = net().eval()
+    seq = torch.tensor([[0, 0, 0, 5, 2, 9], [1, 2, 3, 4, 5, 6]])
+    with torch.no_grad():
+        weights = model.attention(seq)
+    assert weights.shape == (2, 6)
+    torch.testing.assert_close(weights.sum(dim=1), torch.ones(2))
+    assert torch.all(weights[0, :3] == 0)
+    assert torch.all(weights[1] > 0)

@@ -91,7 +91,8 @@ class SequenceRecommender(NeuralRecommender):
         net = self._make_net()
         if train is not None:  # a saved model's history comes with its state
             recent = last_items(train.histories(), np.arange(self.n_users_), int(self.max_len))
-            net.history.copy_(torch.from_numpy(recent))
+            history: torch.Tensor = net.history  # type: ignore[assignment]
+            history.copy_(torch.from_numpy(recent))
         return net
 
     # ------------------------------------------------------------------ training
@@ -124,6 +125,28 @@ class SequenceRecommender(NeuralRecommender):
         self, module: Any, users: torch.Tensor, items: torch.Tensor | None
     ) -> torch.Tensor:
         return module.last_state(module.history[users], users) @ module.item_vectors(items).T
+
+    def _item_similarities(self, items: np.ndarray) -> np.ndarray:
+        """The cosine of the items' output vectors."""
+        from recforge.models.factors import cosine_rows
+
+        vectors = self._inference(lambda m: m.item_vectors(None))
+        return cosine_rows(vectors, items)
+
+    def _explain_weights(self, user: int, item: int, history: np.ndarray) -> tuple[np.ndarray, str]:
+        """With an attention net (`attention(seq) -> [B, L]`): the weight with which the
+        user's state attends to each of their stored newest items ("attention"; the same for
+        every candidate, −inf for items older than the window); else item similarities."""
+        if not hasattr(self.module_, "attention"):
+            return super()._explain_weights(user, item, history)
+        stored: torch.Tensor = self.module_.history  # type: ignore[assignment]
+        seq = stored[user : user + 1]
+        weights = self._inference(lambda m: m.attention(seq))[0]
+        codes = seq[0].cpu().numpy()
+        by_item = np.full(self.n_items_, -np.inf, dtype=np.float32)
+        real = codes > 0
+        by_item[codes[real] - 1] = weights[real]
+        return by_item[history], "attention"
 
     def _session_codes(self, sequence: np.ndarray) -> np.ndarray:
         """int64 [1, max_len]: the newest `max_len` items of a session as codes, right-aligned."""

@@ -51,8 +51,8 @@ class SASRecNet(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.register_buffer("history", torch.zeros(n_users, max_len, dtype=torch.long))
 
-    def forward(self, seq: torch.Tensor) -> torch.Tensor:
-        """States [B, L, d] of sequences [B, L]: position t summarises items 0 … t."""
+    def _inputs(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The embedded sequence [B, L, d] and the additive attention mask [B·heads, L, L]."""
         L = seq.shape[1]
         x = self.items(seq) * math.sqrt(self.dim) + self.positions.weight[-L:][None, :, :]
         x = self.dropout(x * (seq > 0).unsqueeze(-1))
@@ -62,8 +62,26 @@ class SASRecNet(nn.Module):
         itself = torch.eye(L, dtype=torch.bool, device=seq.device)
         blocked = (future[None, :, :] | (seq == 0)[:, None, :]) & ~itself
         mask = torch.zeros(blocked.shape, dtype=x.dtype, device=seq.device)
-        mask = mask.masked_fill(blocked, MASKED).repeat_interleave(self.heads, dim=0)
+        return x, mask.masked_fill(blocked, MASKED).repeat_interleave(self.heads, dim=0)
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        """States [B, L, d] of sequences [B, L]: position t summarises items 0 … t."""
+        x, mask = self._inputs(seq)
         return self.norm(self.blocks(x, mask=mask))
+
+    def attention(self, seq: torch.Tensor) -> torch.Tensor:
+        """Weights [B, L] with which the newest position of the last block attends to each
+        position (averaged over heads; they sum to 1, 0 on padding): which past items shape
+        the state that scores the next item."""
+        x, mask = self._inputs(seq)
+        *earlier, last = self.blocks.layers
+        for layer in earlier:
+            x = layer(x, src_mask=mask)
+        h = last.norm1(x)
+        _, weights = last.self_attn(
+            h, h, h, attn_mask=mask, need_weights=True, average_attn_weights=True
+        )
+        return weights[:, -1, :]
 
     def item_vectors(self, items: torch.Tensor | None = None) -> torch.Tensor:
         """Output vectors [M, d] of item indices [M] (None: all n_items): the input embeddings."""
