@@ -32,3 +32,9 @@ def test_explanations_are_the_attention_over_the_stored_window() -> None:
     same, again, _ = model.explain(0, 7, n=10)
     assert set(same.tolist()) == set(items.tolist())  # the state is the same for every candidate
     np.testing.assert_allclose(sorted(again), sorted(weights), rtol=1e-6)
+
+
+def test_sasrec_refuses_histories_of_one_item() -> None:
+    data = Interactions.from_arrays([0, 1, 2], [0, 1, 1], [1.0, 1.0, 1.0], [5, 6, 7])
+    with pytest.raises(DataError, match="no user \\(or session\\) has two or more interactions"):
+        get("sasrec", epochs=1).fit(data)

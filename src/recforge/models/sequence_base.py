@@ -77,6 +77,11 @@ class SequenceRecommender(NeuralRecommender):
                 f"{type(self).__name__} reads each user's items in time order, but these "
                 "interactions have no timestamps; load them with a timestamp column"
             )
+        if train.nnz and np.diff(train.matrix.indptr).max() < 2:
+            raise DataError(
+                f"{type(self).__name__} learns which item follows which, but no user (or "
+                "session) has two or more interactions; give it longer histories"
+            )
 
     # ------------------------------------------------------------------ module
     def _make_net(self) -> nn.Module:
