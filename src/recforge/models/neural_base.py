@@ -207,7 +207,7 @@ class NeuralRecommender(Recommender):
                 out = fn(self.module_)
         finally:
             self.module_.train(was_training)
-        return np.ascontiguousarray(out.float().cpu().numpy())
+        return np.ascontiguousarray(out.detach().float().cpu().numpy())
 
     def _score_pairs(self) -> int:
         """User-item pairs `_score` hands to `_score_batch` at once (users are chunked so that
