@@ -1,0 +1,58 @@
+"""Known answer and bad parameters of GRU4Rec: the ring of items SASRec learns too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from recforge.models import get
+
+from .answers_sequence import cycle
+
+
+def ring_gru4rec(loss: str = "softmax", seed: int = 0) -> Any:
+    """GRU4Rec fitted on the ring (`cycle()`); the sampled losses draw 4 of the 8 items.
+
+    A little weight decay keeps the GRU reading mostly its newest item, which the skipped
+    sessions of `assert_follows_ring` need: the ring alone never shows a skip.
+    """
+    negatives = {} if loss == "softmax" else {"negatives": 4}
+    return get(
+        "gru4rec", factors=16, hidden=32, max_len=4, dropout=0.0, loss=loss, epochs=60,
+        lr=0.01, weight_decay=1e-3, batch_size=16, seed=seed, progress=False, **negatives,
+    ).fit(cycle())  # fmt: skip
+
+
+def assert_follows_ring(model: Any) -> None:
+    """After item i comes item i + 1: for users (from their stored sequence) and for new
+    sessions, read in the order given: [i + 2, i] asks for i + 1, [i, i + 2] for i + 3."""
+    ids, _ = model.recommend(np.arange(12), k=1)
+    np.testing.assert_array_equal(ids[:, 0], [(u + 6) % 8 for u in range(12)])
+    for i in range(8):
+        ids, _ = model.recommend_for_history([(i - 1) % 8, i], k=1)
+        assert ids[0, 0] == (i + 1) % 8, (i, ids)
+        ids, _ = model.recommend_for_history([(i + 2) % 8, i], k=1)
+        assert ids[0, 0] == (i + 1) % 8, (i, ids)
+        ids, _ = model.recommend_for_history([i, (i + 2) % 8], k=1)
+        assert ids[0, 0] == (i + 3) % 8, (i, ids)
+
+
+def _gru4rec_answer(model: Any) -> None:
+    assert_follows_ring(ring_gru4rec())
+
+
+KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {"gru4rec": _gru4rec_answer}
+
+BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
+    "gru4rec": [
+        {"factors": 0},
+        {"hidden": 0},
+        {"layers": 0},
+        {"max_len": 0},
+        {"dropout": 1.0},
+        {"loss": "ce"},
+        {"negatives": 0},
+    ],
+}
