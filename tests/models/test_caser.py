@@ -1,0 +1,59 @@
+"""Caser beyond the conformance suite: its training examples, its padding row, its losses,
+and what it refuses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from recforge.data import Interactions
+from recforge.data.sequences import next_item_windows
+from recforge.errors import DataError, ParameterError
+from recforge.models import get
+
+from .answers_sequence import cycle
+
+
+def test_caser_refuses_data_without_timestamps() -> None:
+    data = Interactions.from_arrays([0, 0, 1], [0, 1, 1], [1.0, 1.0, 1.0])
+    with pytest.raises(DataError, match="no timestamps; load them with a timestamp column"):
+        get("caser", epochs=1).fit(data)
+
+
+def test_caser_needs_some_filters() -> None:
+    with pytest.raises(ParameterError, match="'horizontal' parameter of Caser must be an int"):
+        get("caser", vertical=0, horizontal=0, epochs=1).fit(cycle())
+
+
+def test_every_item_after_the_first_is_one_stored_position() -> None:
+    """12 users × 6 items: 5 targets each, stored as flat positions with their users; the
+    windows cut from them hold the up to max_len items before each target, right-aligned."""
+    model = get("caser", max_len=3, epochs=1, progress=False).fit(cycle())
+    positions, users = model._examples(cycle())
+    assert positions.shape == users.shape == (60,)
+    np.testing.assert_array_equal(users.numpy(), np.repeat(np.arange(12), 5))
+    inputs, targets = next_item_windows(model._histories, positions.numpy()[:5], 3)
+    # user 0 walks 0, 1, …, 5 (codes + 1, 0 = padding)
+    np.testing.assert_array_equal(inputs, [[0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]])
+    np.testing.assert_array_equal(targets, [1, 2, 3, 4, 5])
+
+
+def test_the_padding_row_stays_zero_after_training() -> None:
+    model = get(
+        "caser", factors=8, max_len=8, epochs=5, batch_size=16, weight_decay=1e-2, reg=1e-2,
+        seed=0, progress=False,
+    ).fit(cycle())  # fmt: skip
+    assert torch.count_nonzero(model.module_.items.weight[0]) == 0
+    assert torch.count_nonzero(model.module_.items.weight[1:]) > 0
+
+
+@pytest.mark.parametrize("loss", ["sampled", "bpr-max"])
+def test_the_sampled_losses_learn_the_ring(loss: str) -> None:
+    model = get(
+        "caser", factors=16, max_len=3, dropout=0.0, loss=loss, negatives=8, epochs=60,
+        lr=0.02, batch_size=60, seed=0, progress=False,
+    ).fit(cycle())  # fmt: skip
+    for i in range(8):
+        ids, _ = model.recommend_for_history([(i - 1) % 8, i], k=1)
+        assert ids[0, 0] == (i + 1) % 8, (loss, i, ids)
