@@ -11,6 +11,7 @@ from recforge.data import IdMap, Interactions
 from recforge.data.interactions import Histories
 from recforge.data.sequences import (
     PAD,
+    history_windows,
     last_items,
     next_item_positions,
     next_item_windows,
@@ -126,3 +127,18 @@ def test_chunks_make_every_item_but_the_first_a_target_once(h: Histories, length
             assert inputs[row, t] == seq[where - 1] + 1  # the item right before the target
     want = [(u, int(i)) for u in range(h.indptr.size - 1) for i in h.of(u)[1:]]
     assert sorted(got) == sorted(want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(histories(), st.integers(1, 5))
+def test_history_windows_hold_every_item_once_in_order(h: Histories, length: int) -> None:
+    expected = []
+    for u in range(h.indptr.size - 1):
+        codes = h.of(u).astype(np.int64) + 1
+        padded = np.concatenate([np.zeros((-codes.size) % length, np.int64), codes])
+        expected.extend(padded.reshape(-1, length))  # oldest first, padding only in the first
+    windows = history_windows(h, length)
+    np.testing.assert_array_equal(windows, np.array(expected).reshape(-1, length))
+    assert (windows[:, -1] != PAD).all()  # right-aligned: no window is empty
+    with pytest.raises(ParameterError, match="'length' parameter of history_windows"):
+        history_windows(h, 0)

@@ -20,6 +20,7 @@ from recforge.errors import ParameterError
 
 __all__ = [
     "PAD",
+    "history_windows",
     "last_items",
     "next_item_positions",
     "next_item_windows",
@@ -120,3 +121,18 @@ def sequence_chunks(histories: Histories, length: int) -> tuple[np.ndarray, np.n
     back = np.arange(owners.size, dtype=np.int64) - first[owners]  # 0 = the newest chunk
     ends = histories.indptr[owners + 1] - back * length
     return ends, histories.indptr[owners]
+
+
+def history_windows(histories: Histories, length: int) -> np.ndarray:
+    """int64 [N, length]: every item (+ 1) of every history in exactly one right-aligned window,
+    per user oldest first: the n_u mod `length` oldest items left-padded (when not 0), then full
+    windows of `length`; N = Σ_u ceil(n_u / length), none for a user without items. What a model
+    reads that sees each item once per epoch with its neighbours on both sides (BERT4Rec)."""
+    length = check_int(length, "length", "history_windows", low=1)
+    counts = np.diff(histories.indptr)
+    n_windows = -(-counts // length)  # ceil
+    owners = np.repeat(np.arange(counts.size, dtype=np.int64), n_windows)
+    first = np.cumsum(n_windows) - n_windows
+    back = n_windows[owners] - 1 - (np.arange(owners.size, dtype=np.int64) - first[owners])
+    ends = histories.indptr[owners + 1] - back * length  # back = 0: the newest window
+    return _window(histories, ends, histories.indptr[owners], length)

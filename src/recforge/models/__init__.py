@@ -7,12 +7,16 @@ from recforge.models.als import ALS, IALS, PMF
 from recforge.models.autorec import IAutoRec, UAutoRec
 from recforge.models.base import Recommender
 from recforge.models.baseline import BiasBaseline
+from recforge.models.bert4rec import BERT4Rec
 from recforge.models.bpmf import BPMF
 from recforge.models.bpr import BPR
+from recforge.models.caser import Caser
 from recforge.models.content import ContentBased
 from recforge.models.deep_rating import DeepRating
+from recforge.models.din import DIN
 from recforge.models.ease import EASE
 from recforge.models.feature_interaction import FM, AutoInt, DCNv2, DeepFM, WideDeep
+from recforge.models.gru4rec import GRU4Rec
 from recforge.models.hybrid import Hybrid
 from recforge.models.knn import ItemKNN, UserKNN
 from recforge.models.lightgcn import LightGCN
@@ -30,6 +34,7 @@ __all__ = [
     "ALS",
     "BPMF",
     "BPR",
+    "DIN",
     "EASE",
     "FM",
     "GMF",
@@ -38,12 +43,15 @@ __all__ = [
     "NMF",
     "PMF",
     "AutoInt",
+    "BERT4Rec",
     "BiasBaseline",
     "BiasedMF",
+    "Caser",
     "ContentBased",
     "DCNv2",
     "DeepFM",
     "DeepRating",
+    "GRU4Rec",
     "Hybrid",
     "IAutoRec",
     "ItemKNN",

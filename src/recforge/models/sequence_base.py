@@ -133,9 +133,12 @@ class SequenceRecommender(NeuralRecommender):
 
     def _item_similarities(self, items: np.ndarray) -> np.ndarray:
         """The cosine of the items' output vectors."""
+        import torch
+
         from recforge.models.factors import cosine_rows
 
-        vectors = self._inference(lambda m: m.item_vectors(None))
+        every = torch.arange(self.n_items_, device=self.device_)
+        vectors = self._inference(lambda m: m.item_vectors(every))
         return cosine_rows(vectors, items)
 
     def _explain_weights(self, user: int, item: int, history: np.ndarray) -> tuple[np.ndarray, str]:
