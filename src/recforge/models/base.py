@@ -289,10 +289,12 @@ class Recommender(ABC):
         weigh most, best first.
 
         Returns (items int32 [m ≤ n], weights float32 [m], how). how is "contribution" when
-        the weights are exact additive parts of the score (EASE, implicit item-KNN) and
+        the weights are exact additive parts of the score (EASE, implicit item-KNN),
         "similarity" when they are the model's similarity of each history item to `item`
-        (embedding and other models with similar items). History items with no link to `item`
-        (pruned neighbours) are left out, so the arrays may be empty.
+        (embedding and other models with similar items) and "attention" when they are the
+        weight the model's attention gives each history item when scoring `item` (DIN; ≥ 0).
+        History items with no link to `item` (pruned neighbours, items outside the window a
+        sequence model reads) are left out, so the arrays may be empty.
         """
         self._check_fitted("explain")
         n = check_int(n, "n", "explain", low=1)
