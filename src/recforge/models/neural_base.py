@@ -201,12 +201,14 @@ class NeuralRecommender(Recommender):
         import torch
 
         was_training = self.module_.training
-        self.module_.eval()
+        if was_training:  # eval() walks every submodule: skip it when already there
+            self.module_.eval()
         try:
             with torch.no_grad():
                 out = fn(self.module_)
         finally:
-            self.module_.train(was_training)
+            if was_training:
+                self.module_.train()
         return np.ascontiguousarray(out.detach().float().cpu().numpy())
 
     def _score_pairs(self) -> int:
