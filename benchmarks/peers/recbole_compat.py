@@ -1,10 +1,12 @@
-"""What RecBole 1.2.1 needs from newer NumPy and SciPy, restored before it is imported.
+"""What RecBole 1.2.1 needs from newer NumPy, SciPy and pandas, restored before it is imported.
 
 Shared by the RecBole peer scripts (run with the peer venv's Python; this folder is on their
 sys.path as the script's own directory).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -27,3 +29,21 @@ def restore_scipy_dok_update() -> None:
 
     if not hasattr(sp.dok_matrix, "_update"):
         sp.dok_matrix._update = lambda self, data: self._dict.update(data)
+
+
+def restore_series_agg_len() -> None:
+    """RecBole 1.2.1 takes each sequence's length as `series.agg(len)` (remapping item_id_list
+    tokens, and item_length in _benchmark_presets); pandas 3 answers the Series' own length
+    there, where pandas 2 applied `len` to each element. Restore the per-element answer for
+    `len` alone, the only way RecBole calls it (with np.concatenate it wants the whole Series,
+    which pandas 3 still gives)."""
+    import pandas as pd
+
+    aggregate = pd.Series.aggregate
+
+    def per_element_len(self: Any, func: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if func is len:
+            return self.apply(len)
+        return aggregate(self, func, *args, **kwargs)
+
+    pd.Series.agg = pd.Series.aggregate = per_element_len

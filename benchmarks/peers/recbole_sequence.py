@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from recbole_compat import restore_numpy_aliases
+from recbole_compat import restore_numpy_aliases, restore_series_agg_len
 
 MODELS = ("SASRec", "GRU4Rec", "BERT4Rec", "Caser")
 SCORE_ROWS = 1024  # sequences per full_sort_predict call
@@ -68,24 +68,6 @@ SHOWN = (  # settings recorded in the output, where the model has them
     "inner_size", "hidden_dropout_prob", "attn_dropout_prob", "dropout_prob", "mask_ratio",
     "ft_ratio", "nv", "nh", "reg_weight", "weight_decay",
 )  # fmt: skip
-
-
-def restore_series_agg_len() -> None:
-    """RecBole 1.2.1 takes each sequence's length as `series.agg(len)` (remapping item_id_list
-    tokens, and item_length in _benchmark_presets); pandas 3 answers the Series' own length
-    there, where pandas 2 applied `len` to each element. Restore the per-element answer for
-    `len` alone, the only way RecBole calls it (with np.concatenate it wants the whole Series,
-    which pandas 3 still gives)."""
-    import pandas as pd
-
-    aggregate = pd.Series.aggregate
-
-    def per_element_len(self: Any, func: Any = None, *args: Any, **kwargs: Any) -> Any:
-        if func is len:
-            return self.apply(len)
-        return aggregate(self, func, *args, **kwargs)
-
-    pd.Series.agg = pd.Series.aggregate = per_element_len
 
 
 def read_sequences(path: Path) -> dict[str, list[str]]:
