@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from recforge._validation import check_float, check_int
 from recforge.data.interactions import Interactions
 from recforge.errors import ParameterError
@@ -30,7 +28,6 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from recforge.data.interactions import Histories
     from recforge.neural.caser_net import CaserNet
     from recforge.neural.loop import Step
 
@@ -102,14 +99,7 @@ class Caser(SequenceRecommender):
 
     def _examples(self, train: Interactions) -> tuple[torch.Tensor, ...]:
         """(flat positions [N] of the targets in train.histories(), their users [N])."""
-        import torch
-
-        from recforge.data.sequences import next_item_positions
-
-        self._histories: Histories = train.histories()
-        positions = next_item_positions(self._histories)
-        users = np.searchsorted(self._histories.indptr, positions, side="right") - 1
-        return torch.from_numpy(positions), torch.from_numpy(users.astype(np.int64))
+        return self._target_examples(train)
 
     def _batch_loss(
         self, module: CaserNet, batch: tuple[torch.Tensor, ...], step: Step

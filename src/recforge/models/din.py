@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from recforge.data.interactions import Histories
     from recforge.neural.din_net import DINNet
     from recforge.neural.loop import Step
 
@@ -149,14 +148,7 @@ class DIN(SequenceRecommender):
     # ------------------------------------------------------------------ training
     def _examples(self, train: Interactions) -> tuple[torch.Tensor, ...]:
         """(flat positions [N] of the positives in train.histories(), their users [N])."""
-        import torch
-
-        from recforge.data.sequences import next_item_positions
-
-        self._histories: Histories = train.histories()
-        positions = next_item_positions(self._histories)
-        users = np.searchsorted(self._histories.indptr, positions, side="right") - 1
-        return torch.from_numpy(positions), torch.from_numpy(users.astype(np.int64))
+        return self._target_examples(train)
 
     def _batch_loss(
         self, module: DINNet, batch: tuple[torch.Tensor, ...], step: Step

@@ -13,17 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from recforge._validation import check_float, check_int
-from recforge.data.interactions import Interactions
 from recforge.errors import ParameterError
 from recforge.models.registry import register
 from recforge.models.sequence_base import SequenceRecommender
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
 
-    from recforge.data.interactions import Histories
-    from recforge.neural.loop import Step
     from recforge.neural.sequence_modules import SASRecNet
 
 __all__ = ["SASRec"]
@@ -85,28 +81,3 @@ class SASRec(SequenceRecommender):
             self.n_users_, self.n_items_, int(self.factors), int(self.max_len),
             int(self.blocks), int(self.heads), float(self.dropout),
         )  # fmt: skip
-
-    def _examples(self, train: Interactions) -> tuple[torch.Tensor, ...]:
-        import torch
-
-        from recforge.data.sequences import sequence_chunks
-
-        self._histories: Histories = train.histories()
-        ends, starts = sequence_chunks(self._histories, int(self.max_len))
-        return torch.from_numpy(ends), torch.from_numpy(starts)
-
-    def _batch_loss(
-        self, module: SASRecNet, batch: tuple[torch.Tensor, ...], step: Step
-    ) -> torch.Tensor:
-        import torch
-
-        from recforge.data.sequences import shifted_windows
-
-        ends, starts = (t.cpu().numpy() for t in batch)
-        inputs, targets = shifted_windows(self._histories, ends, starts, int(self.max_len))
-        device = batch[0].device
-        x = torch.from_numpy(inputs).to(device)
-        y = torch.from_numpy(targets).to(device)
-        states = module(x)
-        scored = y > 0
-        return self._next_item_loss(module, states[scored], y[scored] - 1, step)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from recforge.data.interactions import Histories
     from recforge.neural.loop import Step
 
 __all__ = ["LOSSES", "SequenceNet", "SequenceRecommender"]
@@ -56,11 +57,15 @@ class SequenceNet(Protocol):
 class SequenceRecommender(NeuralRecommender):
     """Base of the next-item models: timestamps required, history buffer, scoring, loss.
 
-    Subclasses set `max_len`, `loss` and `negatives` in __init__ and write `_make_net()`,
-    `_examples(train)` and `_batch_loss(...)` (using `_next_item_loss`).
+    Subclasses set `max_len`, `loss` and `negatives` in __init__ and write `_make_net()`.
+    The training examples by default are windows read sequence-to-sequence (the net's
+    forward(seq) gives states [B, L, d], each column predicting the next item: SASRec,
+    GRU4Rec); models that predict one target from the items before it use
+    `_target_examples`, others write their own `_examples` / `_batch_loss`.
     """
 
     supports_history = True
+    _histories: Histories  # the training histories, while fitting
     max_len: int
     loss: str
     negatives: int
@@ -101,6 +106,44 @@ class SequenceRecommender(NeuralRecommender):
         return net
 
     # ------------------------------------------------------------------ training
+    def _examples(self, train: Interactions) -> tuple[torch.Tensor, ...]:
+        """Windows (ends [N], starts [N], flat positions) that make every item but a user's
+        first the target of exactly one window column (`sequence_chunks`)."""
+        import torch
+
+        from recforge.data.sequences import sequence_chunks
+
+        self._histories = train.histories()
+        ends, starts = sequence_chunks(self._histories, int(self.max_len))
+        return torch.from_numpy(ends), torch.from_numpy(starts)
+
+    def _batch_loss(self, module: Any, batch: tuple[torch.Tensor, ...], step: Step) -> torch.Tensor:
+        """Every non-padding column of a batch of windows predicts the item after it."""
+        import torch
+
+        from recforge.data.sequences import shifted_windows
+
+        ends, starts = (t.cpu().numpy() for t in batch)
+        inputs, targets = shifted_windows(self._histories, ends, starts, int(self.max_len))
+        device = batch[0].device
+        states = module(torch.from_numpy(inputs).to(device))  # [B, L, d]
+        y = torch.from_numpy(targets).to(device)
+        scored = y > 0
+        return self._next_item_loss(module, states[scored], y[scored] - 1, step)
+
+    def _target_examples(self, train: Interactions) -> tuple[torch.Tensor, ...]:
+        """(flat positions [N] in train.histories() of every item with at least one earlier
+        item of its user, those users [N]): one target each, its window cut per batch with
+        `next_item_windows`."""
+        import torch
+
+        from recforge.data.sequences import next_item_positions
+
+        self._histories = train.histories()
+        positions = next_item_positions(self._histories)
+        users = np.searchsorted(self._histories.indptr, positions, side="right") - 1
+        return torch.from_numpy(positions), torch.from_numpy(users.astype(np.int64))
+
     def _next_item_loss(
         self, module: Any, states: torch.Tensor, targets: torch.Tensor, step: Step
     ) -> torch.Tensor:
