@@ -56,3 +56,10 @@ def test_a_time_cutoff_split_tests_the_items_after_it() -> None:
     ).fit(split.train)  # fmt: skip
     result = evaluate(model, split.test, train=split.train, k=1, metrics=["hit_rate"])
     assert float(result["hit_rate@1"]) == 1.0
+
+
+def test_the_training_histories_are_not_kept_after_fit() -> None:
+    data = Interactions.from_arrays([0, 0, 1, 1], [0, 1, 1, 2], [1.0] * 4, [1, 2, 3, 4])
+    model = get("sasrec", factors=4, heads=1, max_len=2, epochs=1, progress=False).fit(data)
+    assert not hasattr(model, "_histories")
+    assert model.module_.history.tolist() == [[1, 2], [2, 3]]  # what scoring reads stays

@@ -106,6 +106,12 @@ class SequenceRecommender(NeuralRecommender):
         return net
 
     # ------------------------------------------------------------------ training
+    def _fit(self, train: Interactions, valid: Interactions | None) -> None:
+        try:
+            super()._fit(train, valid)
+        finally:  # the windows are cut from them while training only
+            self.__dict__.pop("_histories", None)
+
     def _examples(self, train: Interactions) -> tuple[torch.Tensor, ...]:
         """Windows (ends [N], starts [N], flat positions) that make every item but a user's
         first the target of exactly one window column (`sequence_chunks`)."""
