@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from recforge.models import get
 
-from .answers_sequence import cycle
+from .answers_sequence import assert_follows_the_ring, cycle
 
 
 def _caser_answer(model: Any) -> None:
@@ -25,15 +23,7 @@ def _caser_answer(model: Any) -> None:
         "caser", factors=16, max_len=5, dropout=0.0, epochs=80, lr=0.02, batch_size=60,
         weight_decay=1e-2, seed=0, progress=False,
     ).fit(cycle())  # fmt: skip
-    ids, _ = seeded.recommend(np.arange(12), k=1)
-    np.testing.assert_array_equal(ids[:, 0], [(u + 6) % 8 for u in range(12)])
-    for i in range(8):
-        ids, _ = seeded.recommend_for_history([(i - 1) % 8, i], k=1)
-        assert ids[0, 0] == (i + 1) % 8, (i, ids)
-        ids, _ = seeded.recommend_for_history([(i + 2) % 8, i], k=1)
-        assert ids[0, 0] == (i + 1) % 8, (i, ids)
-        ids, _ = seeded.recommend_for_history([i, (i + 2) % 8], k=1)
-        assert ids[0, 0] == (i + 3) % 8, (i, ids)
+    assert_follows_the_ring(seeded)
 
 
 KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {"caser": _caser_answer}

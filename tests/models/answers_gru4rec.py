@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from recforge.models import get
 
-from .answers_sequence import cycle
+from .answers_sequence import assert_follows_the_ring, cycle
 
 
 def ring_gru4rec(loss: str = "softmax", seed: int = 0) -> Any:
     """GRU4Rec fitted on the ring (`cycle()`); the sampled losses draw 4 of the 8 items.
 
     A little weight decay keeps the GRU reading mostly its newest item, which the skipped
-    sessions of `assert_follows_ring` need: the ring alone never shows a skip.
+    sessions of `assert_follows_the_ring` need: the ring alone never shows a skip.
     """
     negatives = {} if loss == "softmax" else {"negatives": 4}
     return get(
@@ -25,22 +23,8 @@ def ring_gru4rec(loss: str = "softmax", seed: int = 0) -> Any:
     ).fit(cycle())  # fmt: skip
 
 
-def assert_follows_ring(model: Any) -> None:
-    """After item i comes item i + 1: for users (from their stored sequence) and for new
-    sessions, read in the order given: [i + 2, i] asks for i + 1, [i, i + 2] for i + 3."""
-    ids, _ = model.recommend(np.arange(12), k=1)
-    np.testing.assert_array_equal(ids[:, 0], [(u + 6) % 8 for u in range(12)])
-    for i in range(8):
-        ids, _ = model.recommend_for_history([(i - 1) % 8, i], k=1)
-        assert ids[0, 0] == (i + 1) % 8, (i, ids)
-        ids, _ = model.recommend_for_history([(i + 2) % 8, i], k=1)
-        assert ids[0, 0] == (i + 1) % 8, (i, ids)
-        ids, _ = model.recommend_for_history([i, (i + 2) % 8], k=1)
-        assert ids[0, 0] == (i + 3) % 8, (i, ids)
-
-
 def _gru4rec_answer(model: Any) -> None:
-    assert_follows_ring(ring_gru4rec())
+    assert_follows_the_ring(ring_gru4rec())
 
 
 KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {"gru4rec": _gru4rec_answer}

@@ -23,6 +23,21 @@ def cycle() -> Interactions:
     return Interactions.from_arrays(users, items, np.ones(len(users)), times)
 
 
+def assert_follows_the_ring(model: Any) -> None:
+    """After item i comes item i + 1, for the users of `cycle()` (from their stored sequence)
+    and for new sessions, read in the order given: [i + 2, i] asks for i + 1, [i, i + 2] for
+    i + 3."""
+    ids, _ = model.recommend(np.arange(12), k=1)
+    np.testing.assert_array_equal(ids[:, 0], [(u + 6) % 8 for u in range(12)])
+    for i in range(8):
+        ids, _ = model.recommend_for_history([(i - 1) % 8, i], k=1)
+        assert ids[0, 0] == (i + 1) % 8, (i, ids)
+        ids, _ = model.recommend_for_history([(i + 2) % 8, i], k=1)
+        assert ids[0, 0] == (i + 1) % 8, (i, ids)
+        ids, _ = model.recommend_for_history([i, (i + 2) % 8], k=1)
+        assert ids[0, 0] == (i + 3) % 8, (i, ids)
+
+
 def _sasrec_answer(model: Any) -> None:
     """After item i comes item i + 1: for users (from their stored sequence) and for new
     sessions, read in the order given: [i + 2, i] asks for i + 1, [i, i + 2] for i + 3."""
@@ -31,15 +46,7 @@ def _sasrec_answer(model: Any) -> None:
         "sasrec", factors=16, heads=1, blocks=1, max_len=4, dropout=0.0, epochs=150, lr=0.01,
         batch_size=16, seed=0, progress=False,
     ).fit(data)  # fmt: skip
-    ids, _ = seeded.recommend(np.arange(12), k=1)
-    np.testing.assert_array_equal(ids[:, 0], [(u + 6) % 8 for u in range(12)])
-    for i in range(8):
-        ids, _ = seeded.recommend_for_history([(i - 1) % 8, i], k=1)
-        assert ids[0, 0] == (i + 1) % 8, (i, ids)
-        ids, _ = seeded.recommend_for_history([(i + 2) % 8, i], k=1)
-        assert ids[0, 0] == (i + 1) % 8, (i, ids)
-        ids, _ = seeded.recommend_for_history([i, (i + 2) % 8], k=1)
-        assert ids[0, 0] == (i + 3) % 8, (i, ids)
+    assert_follows_the_ring(seeded)
 
 
 KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {"sasrec": _sasrec_answer}

@@ -8,12 +8,13 @@ from recforge.data import Interactions
 from recforge.errors import DataError
 from recforge.models import get
 
-from .answers_gru4rec import assert_follows_ring, ring_gru4rec
+from .answers_gru4rec import ring_gru4rec
+from .answers_sequence import assert_follows_the_ring
 
 
 @pytest.mark.parametrize("loss", ["sampled", "bpr-max"])
 def test_the_sampled_losses_learn_the_ring_too(loss: str) -> None:
-    assert_follows_ring(ring_gru4rec(loss))
+    assert_follows_the_ring(ring_gru4rec(loss))
 
 
 def test_gru4rec_refuses_data_without_timestamps() -> None:
