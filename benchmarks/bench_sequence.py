@@ -73,6 +73,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -268,10 +269,21 @@ def theirs(
         "--threads",
         str(args.threads),
     ]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"RecBole {model} failed:\n{done.stderr[-4000:]}")
-    facts = json.loads(done.stdout.splitlines()[-1])
+    # stderr goes through line by line (the peer's per-epoch progress; its tail is kept for the
+    # error message); stdout, whose last line is the JSON, goes to a file so no pipe can fill
+    out_path = data.folder / f"{model}-stdout.txt"
+    tail: list[str] = []
+    with (
+        out_path.open("w") as out,
+        subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE, text=True) as peer,
+    ):
+        for line in peer.stderr or []:
+            print(line, end="", file=sys.stderr, flush=True)
+            tail = [*tail[-60:], line]
+    if peer.returncode != 0:
+        raise RuntimeError(f"RecBole {model} failed:\n{''.join(tail)[-4000:]}")
+    stdout = out_path.read_text()
+    facts = json.loads(stdout.splitlines()[-1])
     valid_lists = read_recommendations(data.folder / "valid-recs.tsv")
     test_lists = read_recommendations(data.folder / "test-recs.tsv")
     return {

@@ -31,6 +31,10 @@ PARAMS: dict[str, dict[str, Any]] = {
     "gmf": {"factors": 8, **QUICK},
     "twotower": {"factors": 8, "hidden": 16, **QUICK},
     "lightgcn": {"factors": 8, "layers": 2, **QUICK},
+    "sasrec": {"factors": 8, "max_len": 6, **QUICK},
+    "gru4rec": {"factors": 8, "hidden": 8, "max_len": 6, **QUICK},
+    "caser": {"factors": 8, "max_len": 3, "vertical": 1, "horizontal": 2, **QUICK},
+    "bert4rec": {"factors": 8, "max_len": 6, **QUICK},
 }
 
 
@@ -41,7 +45,8 @@ def _interactions(explicit: bool, n_users: int = 40, n_items: int = 60) -> Inter
     )
     users, items = (np.array(c) for c in zip(*pairs, strict=True))
     ratings = rng.integers(1, 6, users.size).astype(float) if explicit else None
-    return Interactions.from_arrays(users, items, ratings)
+    times = rng.permutation(users.size)  # the sequence models read each user's order
+    return Interactions.from_arrays(users, items, ratings, times)
 
 
 def _clustered(n: int, d: int, seed: int) -> np.ndarray:
@@ -278,9 +283,17 @@ def test_load_rejects_what_is_not_an_intact_index(index: ANNIndex, tmp_path: Pat
 
 
 # ---------------------------------------------------------------------------- errors
-@pytest.mark.parametrize("name", ["popularity", "itemknn"])
-def test_a_model_without_embeddings_is_refused(name: str) -> None:
-    model = get(name).fit(_interactions(explicit=False))
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("popularity", {}),
+        ("itemknn", {}),
+        # DIN's user state depends on the candidate item: no vector per user
+        ("din", {"factors": 4, "max_len": 6, **QUICK}),
+    ],
+)
+def test_a_model_without_embeddings_is_refused(name: str, params: dict[str, Any]) -> None:
+    model = get(name, **params).fit(_interactions(explicit=False))
     index = ANNIndex.build(np.ones((model.n_items_, 4), dtype=np.float32), "ivf")
     for call in (lambda: retrieval_vectors(model), lambda: recommend_ann(model, index, [0])):
         with pytest.raises(UnsupportedOperationError, match="is not an embedding model") as err:

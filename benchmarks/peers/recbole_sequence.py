@@ -277,6 +277,12 @@ def main() -> None:
                 curve.append(float(valid_score))
                 if trainer.cur_step == 0:  # this epoch's score is the (new) best
                     best["epoch"], best["score"] = epoch_idx + 1, float(valid_score)
+                print(  # progress on stderr: the bench streams it, stdout stays the JSON
+                    f"RecBole {args.model} epoch {epoch_idx + 1}: valid NDCG@10 "
+                    f"{float(valid_score):.4f}, train {epoch_times[-1]:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
             start = time.perf_counter()
             trainer.fit(

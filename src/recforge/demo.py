@@ -16,8 +16,9 @@ from recforge.errors import ParameterError
 __all__ = ["DEEP_SAMPLE", "LeaderboardRow", "demo_models", "leaderboard", "run_demo"]
 
 # the deep models of the default demo: one quick one per family (NCF, autoencoder for implicit
-# feedback and for ratings, feature interaction, graph); `recforge demo --all` trains them all
-DEEP_SAMPLE = ("neumf", "multvae", "iautorec", "fm", "lightgcn")
+# feedback and for ratings, feature interaction, graph, sequence); `recforge demo --all` trains
+# them all
+DEEP_SAMPLE = ("neumf", "multvae", "iautorec", "fm", "lightgcn", "sasrec")
 
 
 @dataclass(frozen=True)

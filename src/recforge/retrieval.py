@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EMBEDDING_MODELS", "ANNIndex", "recommend_ann", "retrieval_vectors"]
 
-# Registered models whose score is an inner product of stored (or once-computed) vectors.
+# Registered models whose score is an inner product of stored (or once-computed) vectors; for
+# the next-item models a user's vector is the state after their stored sequence.
 EMBEDDING_MODELS = (
     "svd",
     "svdpp",
@@ -54,6 +55,10 @@ EMBEDDING_MODELS = (
     "gmf",
     "twotower",
     "lightgcn",
+    "sasrec",
+    "gru4rec",
+    "caser",
+    "bert4rec",
 )
 
 FORMAT = "recforge-ann"

@@ -27,7 +27,7 @@ from recforge._validation import check_float, check_int
 from recforge.data.interactions import Interactions
 from recforge.errors import ParameterError
 from recforge.models.registry import register
-from recforge.models.sequence_base import SequenceRecommender
+from recforge.models.sequence_base import NextItemRecommender
 
 if TYPE_CHECKING:
     import torch
@@ -40,7 +40,7 @@ __all__ = ["BERT4Rec"]
 
 
 @register
-class BERT4Rec(SequenceRecommender):
+class BERT4Rec(NextItemRecommender):
     """A bidirectional transformer over the newest `max_len` items of each user, trained to
     fill in masked items.
 

@@ -22,7 +22,7 @@ from recforge._validation import check_float, check_int
 from recforge.data.interactions import Interactions
 from recforge.errors import ParameterError
 from recforge.models.registry import register
-from recforge.models.sequence_base import SequenceRecommender
+from recforge.models.sequence_base import NextItemRecommender
 
 if TYPE_CHECKING:
     import torch
@@ -35,7 +35,7 @@ __all__ = ["Caser"]
 
 
 @register
-class Caser(SequenceRecommender):
+class Caser(NextItemRecommender):
     """Horizontal and vertical convolutions over the newest `max_len` items, plus the user.
 
     factors: d, the item and user embedding size; max_len: L, the items read (RecBole asks

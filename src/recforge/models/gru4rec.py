@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from recforge._validation import check_float, check_int
 from recforge.models.registry import register
-from recforge.models.sequence_base import SequenceRecommender
+from recforge.models.sequence_base import NextItemRecommender
 
 if TYPE_CHECKING:
     from torch import nn
@@ -25,7 +25,7 @@ __all__ = ["GRU4Rec"]
 
 
 @register
-class GRU4Rec(SequenceRecommender):
+class GRU4Rec(NextItemRecommender):
     """A GRU over the newest `max_len` items of each user.
 
     factors: d, the item embedding size (input and tied output); hidden: the GRU's units;

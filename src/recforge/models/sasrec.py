@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from recforge._validation import check_float, check_int
 from recforge.errors import ParameterError
 from recforge.models.registry import register
-from recforge.models.sequence_base import SequenceRecommender
+from recforge.models.sequence_base import NextItemRecommender
 
 if TYPE_CHECKING:
     from torch import nn
@@ -26,7 +26,7 @@ __all__ = ["SASRec"]
 
 
 @register
-class SASRec(SequenceRecommender):
+class SASRec(NextItemRecommender):
     """Causal self-attention over the newest `max_len` items of each user.
 
     factors: d, the item and position embedding size; blocks, heads: transformer layers and

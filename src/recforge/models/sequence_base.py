@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from recforge.data.interactions import Histories
     from recforge.neural.loop import Step
 
-__all__ = ["LOSSES", "SequenceNet", "SequenceRecommender"]
+__all__ = ["LOSSES", "NextItemRecommender", "SequenceNet", "SequenceRecommender"]
 
 LOSSES = ("softmax", "sampled", "bpr-max")
+STATE_CHUNK = 4096  # users whose states one forward pass computes, for retrieval vectors
 
 
 class SequenceNet(Protocol):
@@ -40,9 +41,12 @@ class SequenceNet(Protocol):
 
     history: int64 buffer [n_users, max_len], each user's newest training items as codes
     (index + 1, 0 = padding, right-aligned; see `recforge.data.sequences`).
+    bias_column: True when the last column of the item vectors is a per-item bias (the states
+    end in a constant 1); similar items then compare the vectors without it.
     """
 
     history: torch.Tensor
+    bias_column: bool
 
     def last_state(self, seq: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
         """The state [B, d] after each sequence's newest item, for sequences [B, max_len] of
@@ -181,13 +185,16 @@ class SequenceRecommender(NeuralRecommender):
         return module.last_state(module.history[users], users) @ module.item_vectors(items).T
 
     def _item_similarities(self, items: np.ndarray) -> np.ndarray:
-        """The cosine of the items' output vectors."""
+        """The cosine of the items' output vectors, a bias column left out (an item's
+        popularity says nothing of what it is like)."""
         import torch
 
         from recforge.models.factors import cosine_rows
 
         every = torch.arange(self.n_items_, device=self.device_)
         vectors = self._inference(lambda m: m.item_vectors(every))
+        if getattr(self.module_, "bias_column", False):
+            vectors = vectors[:, :-1]
         return cosine_rows(vectors, items)
 
     def _explain_weights(self, user: int, item: int, history: np.ndarray) -> tuple[np.ndarray, str]:
@@ -219,3 +226,32 @@ class SequenceRecommender(NeuralRecommender):
 
         seq = torch.as_tensor(self._session_codes(sequence), device=self.device_)
         return self._inference(lambda m: m.last_state(seq, None) @ m.item_vectors(None).T)[0]
+
+
+class NextItemRecommender(SequenceRecommender):
+    """A sequence model whose score is exactly the state · the item's output vector (SASRec,
+    GRU4Rec, Caser, BERT4Rec; not DIN, whose state depends on the candidate), so its known
+    users and its items are vectors an ANN index can serve (recforge.retrieval)."""
+
+    def retrieval_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(users float32 [n_users, d], items float32 [n_items, d]): each user's state after
+        their stored sequence, and the output vectors; U[u] @ V.T == score(u)."""
+        self._check_fitted("retrieval_vectors")
+        users = self.retrieval_user_vectors(np.arange(self.n_users_))
+        return users, self._inference(lambda m: m.item_vectors(None))
+
+    def retrieval_user_vectors(self, users: Any) -> np.ndarray:
+        """float32 [B, d]: rows `users` [B] of `retrieval_vectors()[0]` (the net run over the
+        stored sequences, STATE_CHUNK users at a time)."""
+        import torch
+
+        self._check_fitted("retrieval_user_vectors")
+        u = torch.as_tensor(self._as_users(users, "retrieval_user_vectors"), device=self.device_)
+        parts = [
+            self._inference(lambda m, c=u[s : s + STATE_CHUNK]: m.last_state(m.history[c], c))
+            for s in range(0, int(u.numel()), STATE_CHUNK)
+        ]
+        if not parts:
+            width = self._inference(lambda m: m.item_vectors(None)).shape[1]
+            return np.zeros((0, width), dtype=np.float32)
+        return np.concatenate(parts)

@@ -35,6 +35,7 @@ class BERT4RecNet(nn.Module):
     """
 
     history: torch.Tensor
+    bias_column = True  # see SequenceNet
 
     def __init__(
         self, n_users: int, n_items: int, dim: int, max_len: int, blocks: int, heads: int,

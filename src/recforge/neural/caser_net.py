@@ -37,6 +37,7 @@ class CaserNet(nn.Module):
     """
 
     history: torch.Tensor
+    bias_column = True  # see SequenceNet
 
     def __init__(
         self, n_users: int, n_items: int, dim: int, max_len: int, vertical: int, horizontal: int,

@@ -28,6 +28,7 @@ class GRU4RecNet(nn.Module):
     """
 
     history: torch.Tensor
+    bias_column = False  # see SequenceNet
 
     def __init__(
         self, n_users: int, n_items: int, dim: int, hidden: int, layers: int, max_len: int,

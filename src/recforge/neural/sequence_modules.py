@@ -28,6 +28,7 @@ class SASRecNet(nn.Module):
     """
 
     history: torch.Tensor
+    bias_column = False  # see SequenceNet
 
     def __init__(
         self, n_users: int, n_items: int, dim: int, max_len: int, blocks: int, heads: int,
