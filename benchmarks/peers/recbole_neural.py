@@ -28,13 +28,13 @@ import argparse
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from recbole_compat import restore_numpy_aliases, restore_scipy_dok_update
+from recbole_fit import recorded_fit
 
 MODELS = ("NeuMF", "MultiVAE", "BPR", "LightGCN")
 PREDICT_PAIRS = 1 << 20  # user-item pairs per predict() call for models without full_sort_predict
@@ -157,35 +157,8 @@ def main() -> None:
             model = get_model(args.model)(config, train_data.dataset).to(config["device"])
             trainer = get_trainer(config["MODEL_TYPE"], args.model)(config, model)
 
-            epoch_times: list[float] = []
-            train_epoch = trainer._train_epoch
-
-            def timed_epoch(*a: Any, **kw: Any) -> Any:
-                started = time.perf_counter()
-                loss = train_epoch(*a, **kw)
-                epoch_times.append(time.perf_counter() - started)
-                return loss
-
-            trainer._train_epoch = timed_epoch
-            best: dict[str, Any] = {"epoch": None}
-            curve: list[float] = []
-
-            def on_epoch(epoch_idx: int, valid_score: float) -> None:
-                curve.append(float(valid_score))
-                if trainer.cur_step == 0:  # this epoch's score is the (new) best
-                    best["epoch"], best["score"] = epoch_idx + 1, float(valid_score)
-
             validating = valid_pairs is not None
-            start = time.perf_counter()
-            trainer.fit(
-                train_data,
-                valid_data if validating else None,
-                verbose=False,
-                saved=validating,
-                show_progress=False,
-                callback_fn=on_epoch,
-            )
-            train_seconds = time.perf_counter() - start
+            fit = recorded_fit(trainer, train_data, valid_data if validating else None, args.model)
             if validating:  # the best epoch's weights, as RecBole's evaluate(load_best_model)
                 checkpoint = torch.load(
                     trainer.saved_model_file, map_location=config["device"], weights_only=False
@@ -200,15 +173,15 @@ def main() -> None:
         for user, items in lists.items():
             fh.write(f"{user}\t{','.join(items)}\n")
     examples = dataset.user_num if args.model == "MultiVAE" else len(train_data.dataset)
-    epoch_seconds = float(np.mean(epoch_times)) if epoch_times else None
+    epoch_seconds = fit.epoch_seconds
     print(
         json.dumps(
             {
-                "train_seconds": train_seconds,
-                "epochs": len(epoch_times),
-                "best_epoch": best["epoch"],
-                "best_valid_ndcg@10": best.get("score"),
-                "valid_curve": curve,
+                "train_seconds": fit.train_seconds,
+                "epochs": len(fit.epoch_times),
+                "best_epoch": fit.best_epoch,
+                "best_valid_ndcg@10": fit.best_score,
+                "valid_curve": fit.curve,
                 "epoch_seconds": epoch_seconds,
                 "samples_per_s": examples / epoch_seconds if epoch_seconds else None,
                 "train_examples": int(examples),

@@ -59,6 +59,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from recbole_compat import restore_numpy_aliases, restore_series_agg_len
+from recbole_fit import recorded_fit
 
 MODELS = ("SASRec", "GRU4Rec", "BERT4Rec", "Caser")
 SCORE_ROWS = 1024  # sequences per full_sort_predict call
@@ -260,40 +261,7 @@ def main() -> None:
             model = get_model(args.model)(config, train_data.dataset).to(config["device"])
             trainer = get_trainer(config["MODEL_TYPE"], args.model)(config, model)
 
-            epoch_times: list[float] = []
-            train_epoch = trainer._train_epoch
-
-            def timed_epoch(*a: Any, **kw: Any) -> Any:
-                started = time.perf_counter()
-                loss = train_epoch(*a, **kw)
-                epoch_times.append(time.perf_counter() - started)
-                return loss
-
-            trainer._train_epoch = timed_epoch
-            best: dict[str, Any] = {"epoch": None}
-            curve: list[float] = []
-
-            def on_epoch(epoch_idx: int, valid_score: float) -> None:
-                curve.append(float(valid_score))
-                if trainer.cur_step == 0:  # this epoch's score is the (new) best
-                    best["epoch"], best["score"] = epoch_idx + 1, float(valid_score)
-                print(  # progress on stderr: the bench streams it, stdout stays the JSON
-                    f"RecBole {args.model} epoch {epoch_idx + 1}: valid NDCG@10 "
-                    f"{float(valid_score):.4f}, train {epoch_times[-1]:.1f} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
-
-            start = time.perf_counter()
-            trainer.fit(
-                train_data,
-                valid_data,
-                verbose=False,
-                saved=True,
-                show_progress=False,
-                callback_fn=on_epoch,
-            )
-            train_seconds = time.perf_counter() - start
+            fit = recorded_fit(trainer, train_data, valid_data, args.model)
             # the best epoch's weights, as RecBole's evaluate(load_best_model=True)
             checkpoint = torch.load(
                 trainer.saved_model_file, map_location=config["device"], weights_only=False
@@ -312,15 +280,15 @@ def main() -> None:
             os.chdir(cwd)
     write_lists(folder / "valid-recs.tsv", valid_lists)
     write_lists(folder / "test-recs.tsv", test_lists)
-    epoch_seconds = float(np.mean(epoch_times)) if epoch_times else None
+    epoch_seconds = fit.epoch_seconds
     print(
         json.dumps(
             {
-                "train_seconds": train_seconds,
-                "epochs": len(epoch_times),
-                "best_epoch": best["epoch"],
-                "best_valid_ndcg@10": best.get("score"),
-                "valid_curve": curve,
+                "train_seconds": fit.train_seconds,
+                "epochs": len(fit.epoch_times),
+                "best_epoch": fit.best_epoch,
+                "best_valid_ndcg@10": fit.best_score,
+                "valid_curve": fit.curve,
                 "epoch_seconds": epoch_seconds,
                 "samples_per_s": prefixes / epoch_seconds if epoch_seconds else None,
                 "train_examples": prefixes,
