@@ -401,6 +401,55 @@ def test_an_index_of_another_model_version_is_refused(tmp_path: Path) -> None:
         ModelStore(tmp_path / "ials")
 
 
+# ------------------------------------------------------------------ sequence models
+@pytest.fixture(scope="module")
+def ring_sasrec() -> Any:
+    """SASRec that has learnt the ring of items 0 → 1 → … → 7 → 0: user u (of 12) walked
+    items u, u + 1, … u + 5 (mod 8) at times 0 … 5 (the ring of tests/models)."""
+    step = np.tile(np.arange(6), 12)
+    user = np.repeat(np.arange(12), 6)
+    ring = Interactions.from_arrays(user, (user + step) % 8, np.ones(step.size), step)
+    return get(
+        "sasrec", factors=16, heads=1, blocks=1, max_len=4, dropout=0.0, epochs=150, lr=0.01,
+        batch_size=16, seed=0, progress=False,
+    ).fit(ring)  # fmt: skip
+
+
+def test_a_served_sequence_model_reads_a_session_in_the_order_given(
+    ring_sasrec: Any, tmp_path: Path
+) -> None:
+    from recforge.cli import main
+
+    ring_sasrec.save(tmp_path / "m" / "sasrec")
+    client = TestClient(create_app(ModelStore(tmp_path / "m")))
+
+    def after(items: list[int]) -> int:
+        body = client.post("/recommendations/for-history", json={"items": items, "k": 1}).json()
+        assert body["fallback"] is None
+        return int(body["items"][0]["item"])
+
+    for i in range(8):
+        assert after([(i + 2) % 8, i]) == (i + 1) % 8
+        assert after([i, (i + 2) % 8]) == (i + 3) % 8
+    # a known user continues from their stored sequence: user 2 walked 2 … 7, then comes 0
+    assert client.get("/users/2/recommendations?k=1").json()["items"][0]["item"] == 0
+    why = client.get("/users/2/recommendations/0/explanation?n=4").json()
+    assert why["how"] == "attention"
+    assert {b["item"] for b in why["because"]} <= {4, 5, 6, 7}  # the stored window
+    assert 0.99 < sum(b["weight"] for b in why["because"]) <= 1.0 + 1e-6
+    # an ANN index over its output vectors serves the known users the same lists
+    assert main(["index", str(tmp_path / "m" / "sasrec"), "--kind", "hnsw", "--check", "0"]) == 0
+    indexed = TestClient(create_app(ModelStore(tmp_path / "m")))
+    assert indexed.get("/models").json()[0]["retrieval"] == "hnsw"
+    for user in range(12):
+        exact = client.get(f"/users/{user}/recommendations?k=3").json()["items"]
+        approx = indexed.get(f"/users/{user}/recommendations?k=3").json()["items"]
+        assert [r["item"] for r in approx] == [r["item"] for r in exact]
+        np.testing.assert_allclose(
+            [r["score"] for r in approx], [r["score"] for r in exact], rtol=1e-5
+        )
+
+
 def test_for_history_with_ratings_leaves_disliked_items_out_of_the_taste(shown: Served) -> None:
     client, models = shown
     ease = models["ease"]

@@ -93,7 +93,8 @@ class Explanation(BaseModel):
     score: float | None = Field(None, description="the model's score of the item for the user")
     how: str = Field(
         description="'contribution': weights are exact parts of the score; 'similarity': the "
-        "model's similarity of each past item to this one; 'popularity': the user is unknown"
+        "model's similarity of each past item to this one; 'attention': the sequence model's "
+        "attention weight on each of the newest past items; 'popularity': the user is unknown"
     )
     because: list[Reason] = Field(description="the user's past items that weigh most, first")
 
