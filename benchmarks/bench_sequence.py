@@ -431,8 +431,8 @@ def scale(args: argparse.Namespace) -> dict[str, Any]:
     cuda = args.device.startswith("cuda")
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    model: Any = get(
-        "sasrec", seed=args.seeds[0], device=args.device, progress=False, **SCALE_PARAMS
+    model: Any = get(  # the epoch's progress bar shows when run on a terminal
+        "sasrec", seed=args.seeds[0], device=args.device, progress=True, **SCALE_PARAMS
     )
     started = time.perf_counter()
     model.fit(data)
