@@ -76,6 +76,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -272,14 +273,14 @@ def theirs(
     # stderr goes through line by line (the peer's per-epoch progress; its tail is kept for the
     # error message); stdout, whose last line is the JSON, goes to a file so no pipe can fill
     out_path = data.folder / f"{model}-stdout.txt"
-    tail: list[str] = []
+    tail: deque[str] = deque(maxlen=60)
     with (
         out_path.open("w") as out,
         subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE, text=True) as peer,
     ):
         for line in peer.stderr or []:
             print(line, end="", file=sys.stderr, flush=True)
-            tail = [*tail[-60:], line]
+            tail.append(line)
     if peer.returncode != 0:
         raise RuntimeError(f"RecBole {model} failed:\n{''.join(tail)[-4000:]}")
     stdout = out_path.read_text()

@@ -193,7 +193,7 @@ class SequenceRecommender(NeuralRecommender):
 
         every = torch.arange(self.n_items_, device=self.device_)
         vectors = self._inference(lambda m: m.item_vectors(every))
-        if getattr(self.module_, "bias_column", False):
+        if self.module_.bias_column:
             vectors = vectors[:, :-1]
         return cosine_rows(vectors, items)
 

@@ -97,6 +97,7 @@ class DINNet(nn.Module):
     """
 
     history: torch.Tensor
+    bias_column = False  # see recforge.models.sequence_base.SequenceNet
 
     def __init__(
         self,
