@@ -45,6 +45,15 @@ its dataset loading not); "epoch_seconds" the mean training part of an epoch. Bo
 --threads torch threads (default: every core); the peer venv's torch is the CPU build, so
 --device cuda moves the recforge side only.
 
+--resumable: RecBole's SASRec and BERT4Rec train on every prefix of every sequence (about 99,000
+examples an epoch against recforge's 943 windows) and take hours on a small CPU. With this
+flag each RecBole fit keeps its state in benchmarks/.peer-state/<model>-<digest>/ after every
+epoch (benchmarks/peers/recbole_fit.py: model, optimizer, early-stopping counters and every
+random generator), and the same command run again continues it after its last finished epoch
+as the uninterrupted fit would have gone on; "train_seconds" then sums the pieces (an epoch
+cut short by a stop is not counted) and "sittings" says how many runs it took. The folder is
+removed once the fit's lists are scored. The recforge side runs whole each time.
+
 --latency: recforge's recommend_for_history for 50-item histories (the newest 50 train + valid
 items of each ML-100K user who has that many), on CPU, on a model of each pair trained for
 --latency-epochs epochs (latency does not depend on training): --latency-calls timed calls
@@ -61,7 +70,7 @@ the data is built) and of the data generation, and on CUDA the peak allocated GP
         [--models sasrec,gru4rec,bert4rec,caser] [--peers-only | --ours-only] [--seeds 0] \
         [--device cpu] [--threads N] [--max-epochs 300] [--params JSON] [--peer-params JSON] \
         [--latency [--latency-epochs 3] [--latency-calls 2000]] \
-        [--scale [--interactions 20000000]] [--compare]
+        [--scale [--interactions 20000000]] [--compare] [--resumable]
 With --latency and/or --scale only those sections run, unless --compare is given too. A model
 recforge does not register yet is skipped with a message. Results: benchmarks/results/sequence.json
 (merged: a run of some models or sections keeps the others' figures).
@@ -70,8 +79,10 @@ recforge does not register yet is skipped with a message. Results: benchmarks/re
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,6 +121,8 @@ PEER_PARAMS: dict[str, dict[str, Any]] = {name: {} for name in PAIRS}
 PEER_PARAMS["caser"] = {"MAX_ITEM_LIST_LENGTH": 10}
 # RecBole's early stopping as shipped, in recforge's terms (see the module docstring)
 STOPPING: dict[str, Any] = {"epochs": MAX_EPOCHS, "patience": 11, "valid_metric": "ndcg@10"}
+
+PEER_STATE = HERE / ".peer-state"  # --resumable: unfinished RecBole fits, one folder each
 
 HISTORY_LEN = 50  # items of a latency request
 LATENCY_WARMUP = 100  # untimed calls first
@@ -252,9 +265,20 @@ def ours(
 
 
 # ---------------------------------------------------------------------- RecBole side
+def state_folder(model: str, params: dict[str, Any], data: Data, seed: int, threads: int) -> Path:
+    """Where --resumable keeps a RecBole fit: named by everything the fit depends on (the
+    model, its overrides, the seed, the threads and the split's files), so a changed run
+    never continues another's fit."""
+    digest = hashlib.sha256(json.dumps([model, params, seed, threads], sort_keys=True).encode())
+    for name in ("train.tsv", "valid.tsv", "test.tsv"):
+        digest.update((data.folder / name).read_bytes())
+    return PEER_STATE / f"{model}-{digest.hexdigest()[:16]}"
+
+
 def theirs(
     model: str, params: dict[str, Any], data: Data, args: argparse.Namespace, seed: int
 ) -> dict[str, Any]:
+    state = state_folder(model, params, data, seed, args.threads) if args.resumable else None
     command = [
         str(peer_python()),
         str(HERE / "peers" / "recbole_sequence.py"),
@@ -269,6 +293,7 @@ def theirs(
         "cpu",
         "--threads",
         str(args.threads),
+        *(["--state", str(state)] if state else []),
     ]
     # stderr goes through line by line (the peer's per-epoch progress; its tail is kept for the
     # error message); stdout, whose last line is the JSON, goes to a file so no pipe can fill
@@ -287,12 +312,15 @@ def theirs(
     facts = json.loads(stdout.splitlines()[-1])
     valid_lists = read_recommendations(data.folder / "valid-recs.tsv")
     test_lists = read_recommendations(data.folder / "test-recs.tsv")
+    if state:  # the fit is done and its lists are read: nothing left to resume
+        shutil.rmtree(state)
     return {
         **scored(test_lists, data.test, data.seen),
         "valid_ndcg@10": scored(valid_lists, data.valid, data.train)["ndcg@10"],
         "library_valid_ndcg@10": facts["best_valid_ndcg@10"],
         "best_epoch": facts["best_epoch"],
         "epochs_run": facts["epochs"],
+        "sittings": facts["sittings"],
         "train_seconds": facts["train_seconds"],
         "epoch_seconds": facts["epoch_seconds"],
         "samples_per_s": facts["samples_per_s"],
@@ -546,6 +574,12 @@ def main() -> None:
         "--compare",
         action="store_true",
         help="run the comparison also when --latency or --scale is given",
+    )
+    parser.add_argument(
+        "--resumable",
+        action="store_true",
+        help="keep each RecBole fit resumable in benchmarks/.peer-state/ (a stopped run "
+        "continues where it left off when run again)",
     )
     parser.add_argument("--latency", action="store_true", help="recommend_for_history latency")
     parser.add_argument("--latency-epochs", type=int, default=3)

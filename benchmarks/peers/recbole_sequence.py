@@ -2,7 +2,7 @@
 trained by RecBole's own Trainer on a given leave-last-one-out split, top-k lists out.
 
 python recbole_sequence.py MODEL FOLDER K [--params JSON] [--seed N] [--device cpu|cuda]
-                           [--threads N]
+                           [--threads N] [--state DIR]
     MODEL: SASRec | GRU4Rec | BERT4Rec | Caser. FOLDER holds the split, raw ids:
       train.tsv  "user<TAB>item item item …": each user's training items, oldest first (the
                  order is the caller's, equal timestamps included: nothing is re-sorted here);
@@ -33,6 +33,10 @@ change to what it ranks: RecBole's sequential full-sort evaluation masks only it
 not the user's history; here the validation loader also hands the trainer each user's train
 items as its history index, so that RecBole's early stopping watches the same figure as
 recforge's (training items excluded).
+
+--state DIR makes the fit resumable (recbole_fit.py): the trainer's state is kept in DIR after
+every epoch, and a run on the same DIR (and the same split and settings) continues the fit
+where the last one stopped; a finished fit is not run again, its best checkpoint is scored.
 
 Scoring (done here, not by RecBole's evaluator): model.full_sort_predict on an Interaction of
 item_id_list (the last L items, left-aligned, 0-padded on the right as RecBole pads) and
@@ -206,6 +210,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--state", type=Path, help="keep the fit resumable in this folder")
     args = parser.parse_args()
     sys.argv = sys.argv[:1]  # RecBole's Config reads "--key=value" arguments from argv
     torch.set_num_threads(args.threads)
@@ -261,7 +266,8 @@ def main() -> None:
             model = get_model(args.model)(config, train_data.dataset).to(config["device"])
             trainer = get_trainer(config["MODEL_TYPE"], args.model)(config, model)
 
-            fit = recorded_fit(trainer, train_data, valid_data, args.model)
+            state = args.state.resolve() if args.state else None
+            fit = recorded_fit(trainer, train_data, valid_data, args.model, state)
             # the best epoch's weights, as RecBole's evaluate(load_best_model=True)
             checkpoint = torch.load(
                 trainer.saved_model_file, map_location=config["device"], weights_only=False
@@ -286,6 +292,7 @@ def main() -> None:
             {
                 "train_seconds": fit.train_seconds,
                 "epochs": len(fit.epoch_times),
+                "sittings": fit.sittings,
                 "best_epoch": fit.best_epoch,
                 "best_valid_ndcg@10": fit.best_score,
                 "valid_curve": fit.curve,
