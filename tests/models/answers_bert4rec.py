@@ -37,6 +37,8 @@ BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
         {"mask_ratio": 0.0},
         {"mask_ratio": 1.5},
         {"next_item_ratio": -0.1},
+        {"copies": 0},
+        {"copies": 1.5},
         {"loss": "bpr"},
         {"negatives": 0},
     ],

@@ -40,6 +40,16 @@ def test_every_item_is_in_one_training_window() -> None:
     assert windows.shape == (24, MAX_LEN)  # 6 items a user: 2 oldest (padded), then 4
 
 
+def test_copies_repeat_every_window_and_mask_each_copy_afresh() -> None:
+    (windows,) = model(copies=3)._examples(cycle())
+    once = history_windows(cycle().histories(), MAX_LEN)
+    np.testing.assert_array_equal(windows.numpy(), np.concatenate([once] * 3))
+    generator = torch.Generator().manual_seed(0)
+    _, masked = model(copies=3, next_item_ratio=0.0)._cloze(windows, Step(0, 0, generator))
+    first, second, third = masked.split(once.shape[0])
+    assert not (torch.equal(first, second) and torch.equal(second, third))
+
+
 def test_cloze_rows_mask_at_least_one_real_item_and_never_padding() -> None:
     for ratio, most in ((1e-9, 1), (0.5, MAX_LEN), (1.0, MAX_LEN)):
         windows, inputs, masked = cloze(model(next_item_ratio=0.0, mask_ratio=ratio))

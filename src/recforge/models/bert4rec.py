@@ -2,8 +2,10 @@
 to fill in masked items (the cloze task).
 
 Training reads each user's history (`Interactions.histories()`, oldest first) in windows of
-`max_len` (`recforge.data.sequences.history_windows`: every item in exactly one window per
-epoch). Each window gives one training row, drawn per window with the loop's generator:
+`max_len` (`recforge.data.sequences.history_windows`: every item in exactly one window), each
+window `copies` times an epoch (the original code's dupe_factor: a window gives few targets, so
+one pass over them teaches little). Each copy gives one training row, drawn afresh with the
+loop's generator:
 - with probability `next_item_ratio`, a next-item row: the window's items up to a random one
   (uniform among them), right-aligned, that newest item masked. This is what prediction asks:
   every item before the MASK visible and nothing after it, at any history length from 0 to
@@ -48,8 +50,9 @@ class BERT4Rec(NextItemRecommender):
     attention heads (d must divide by heads); inner_size: the feed-forward width; dropout: on
     embeddings, attention and the feed-forward layers; mask_ratio: the chance of each item of a
     cloze window to be masked; next_item_ratio: the share of windows whose only masked item is
-    the newest; max_len ≥ 2 (prediction reads max_len - 1 items and the MASK); loss: softmax |
-    sampled | bpr-max, negatives: items drawn per batch for the last two.
+    the newest; copies: training rows per window and epoch, each masked afresh; max_len ≥ 2
+    (prediction reads max_len - 1 items and the MASK); loss: softmax | sampled | bpr-max,
+    negatives: items drawn per batch for the last two.
     """
 
     name = "bert4rec"
@@ -71,6 +74,7 @@ class BERT4Rec(NextItemRecommender):
         dropout: float = 0.2,
         mask_ratio: float = 0.2,
         next_item_ratio: float = 0.5,
+        copies: int = 1,
         loss: str = "softmax",
         negatives: int = 256,
         **training: Any,
@@ -84,6 +88,7 @@ class BERT4Rec(NextItemRecommender):
         self.dropout = dropout
         self.mask_ratio = mask_ratio
         self.next_item_ratio = next_item_ratio
+        self.copies = copies
         self.loss = loss
         self.negatives = negatives
 
@@ -97,6 +102,7 @@ class BERT4Rec(NextItemRecommender):
         check_float(self.dropout, "dropout", "BERT4Rec", low=0.0, high=1.0, high_open=True)
         check_float(self.mask_ratio, "mask_ratio", "BERT4Rec", low=0.0, high=1.0, low_open=True)
         check_float(self.next_item_ratio, "next_item_ratio", "BERT4Rec", low=0.0, high=1.0)
+        check_int(self.copies, "copies", "BERT4Rec", low=1)
         if int(self.factors) % int(self.heads):
             raise ParameterError(
                 f"The 'heads' parameter of BERT4Rec must divide factors ({self.factors}). "
@@ -116,7 +122,8 @@ class BERT4Rec(NextItemRecommender):
 
         from recforge.data.sequences import history_windows
 
-        return (torch.from_numpy(history_windows(train.histories(), int(self.max_len))),)
+        windows = torch.from_numpy(history_windows(train.histories(), int(self.max_len)))
+        return (windows.repeat(int(self.copies), 1),)  # [copies · N, max_len]
 
     def _batch_loss(
         self, module: BERT4RecNet, batch: tuple[torch.Tensor, ...], step: Step
