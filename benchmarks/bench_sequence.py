@@ -46,7 +46,8 @@ its dataset loading not); "epoch_seconds" the mean training part of an epoch. Bo
 --device cuda moves the recforge side only.
 
 --resumable: RecBole's SASRec and BERT4Rec train on every prefix of every sequence (about 99,000
-examples an epoch against recforge's 943 windows) and take hours on a small CPU. With this
+examples an epoch; recforge reads each history once, in windows) and take hours on a small
+CPU (SASRec: about 280 s an epoch on 2 cores, more epochs than one sitting holds). With this
 flag each RecBole fit keeps its state in benchmarks/.peer-state/<model>-<digest>/ after every
 epoch (benchmarks/peers/recbole_fit.py: model, optimizer, early-stopping counters and every
 random generator), and the same command run again continues it after its last finished epoch
