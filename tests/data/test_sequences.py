@@ -110,23 +110,50 @@ def test_bad_arguments_get_one_line_errors() -> None:
         next_item_windows(h, np.array([99]), 3)
     with pytest.raises(ParameterError, match="'min_history' parameter"):
         next_item_positions(h, min_history=0)
+    with pytest.raises(ParameterError, match="'stride' parameter of sequence_chunks"):
+        sequence_chunks(h, 3, stride=4)
+    with pytest.raises(ParameterError, match="'scored' parameter of shifted_windows"):
+        shifted_windows(h, np.array([3]), np.array([0]), 3, scored=0)
 
 
-@settings(max_examples=100, deadline=None)
-@given(histories(), st.integers(1, 5))
-def test_chunks_make_every_item_but_the_first_a_target_once(h: Histories, length: int) -> None:
-    ends, starts = sequence_chunks(h, length)
-    inputs, targets = shifted_windows(h, ends, starts, length)
+@settings(max_examples=150, deadline=None)
+@given(histories(), st.integers(1, 5), st.data())
+def test_chunks_make_every_item_but_the_first_a_target_once(
+    h: Histories, length: int, data: st.DataObject
+) -> None:
+    stride = data.draw(st.none() | st.integers(1, length), label="stride")
+    ends, starts = sequence_chunks(h, length, stride)
+    inputs, targets = shifted_windows(h, ends, starts, length, scored=stride)
+    scored = length if stride is None else stride
     got: list[tuple[int, int]] = []
     for row in range(ends.size):
         user = int(np.searchsorted(h.indptr, starts[row], side="right") - 1)
         for t in np.flatnonzero(targets[row]):
+            assert t >= length - scored  # only the last `scored` columns predict
             got.append((user, int(targets[row, t]) - 1))
             seq = h.of(user)
             where = int(np.flatnonzero(seq == targets[row, t] - 1)[0])
             assert inputs[row, t] == seq[where - 1] + 1  # the item right before the target
+            # the columns up to t hold the items before the target, as many as fit
+            before = inputs[row, : t + 1]
+            assert np.count_nonzero(before) == min(where, t + 1)
+            assert np.array_equal(
+                before[before > 0] - 1, seq[where - before[before > 0].size : where]
+            )
     want = [(u, int(i)) for u in range(h.indptr.size - 1) for i in h.of(u)[1:]]
     assert sorted(got) == sorted(want)
+
+
+def test_overlapping_chunks_known_answer() -> None:
+    """One history 0 … 6 (codes 1 … 7), length 4, stride 2: windows end at 7, 5, 3 and score
+    their last 2 columns, the first two read as context."""
+    h = Histories(np.array([0, 7]), np.arange(7, dtype=np.int32), None)
+    ends, starts = sequence_chunks(h, 4, stride=2)
+    assert ends.tolist() == [7, 5, 3]
+    assert starts.tolist() == [0, 0, 0]
+    inputs, targets = shifted_windows(h, ends, starts, 4, scored=2)
+    assert inputs.tolist() == [[3, 4, 5, 6], [1, 2, 3, 4], [0, 0, 1, 2]]
+    assert targets.tolist() == [[0, 0, 6, 7], [0, 0, 4, 5], [0, 0, 2, 3]]
 
 
 @settings(max_examples=100, deadline=None)

@@ -58,5 +58,8 @@ BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
         {"blocks": 0},
         {"heads": 3},
         {"dropout": 1.0},
+        {"stride": 0},
+        {"stride": 51},
+        {"stride": 2.5},
     ],
 }

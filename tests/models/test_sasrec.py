@@ -63,3 +63,20 @@ def test_the_training_histories_are_not_kept_after_fit() -> None:
     model = get("sasrec", factors=4, heads=1, max_len=2, epochs=1, progress=False).fit(data)
     assert not hasattr(model, "_histories")
     assert model.module_.history.tolist() == [[1, 2], [2, 3]]  # what scoring reads stays
+
+
+def test_overlapping_windows_learn_the_ring_and_stride_max_len_is_the_default() -> None:
+    """stride 2 of max_len 4 (every target read with at least 2 items before it) learns what
+    follows what; stride = max_len is exactly the default, side-by-side windows."""
+    import torch
+
+    from .answers_sequence import assert_follows_the_ring, cycle
+
+    small = {"factors": 16, "heads": 1, "blocks": 1, "max_len": 4, "dropout": 0.0, "seed": 0}
+    fit = {"lr": 0.01, "batch_size": 16, "progress": False}
+    overlapped = get("sasrec", stride=2, epochs=150, **small, **fit).fit(cycle())
+    assert_follows_the_ring(overlapped)
+    side_by_side = get("sasrec", stride=4, epochs=3, **small, **fit).fit(cycle())
+    default = get("sasrec", epochs=3, **small, **fit).fit(cycle())
+    for name, value in default.module_.state_dict().items():
+        torch.testing.assert_close(side_by_side.module_.state_dict()[name], value, msg=name)

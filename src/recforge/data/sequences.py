@@ -97,29 +97,48 @@ def shifted_sequences(
 
 
 def shifted_windows(
-    histories: Histories, ends: np.ndarray, starts: np.ndarray, length: int
+    histories: Histories,
+    ends: np.ndarray,
+    starts: np.ndarray,
+    length: int,
+    scored: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`shifted_sequences` for windows whose targets end just before flat positions `ends` [B]
-    within histories starting at `starts` [B] (from `sequence_chunks`)."""
+    within histories starting at `starts` [B] (from `sequence_chunks`). With `scored`, only
+    the last `scored` columns keep their targets (the others 0: read as context, not
+    predicted), as `sequence_chunks(..., stride=scored)` expects."""
     ends = np.asarray(ends, dtype=np.int64).reshape(-1)
     starts = np.asarray(starts, dtype=np.int64).reshape(-1)
     targets = _window(histories, ends, starts + 1, length)  # never a history's first item
     inputs = _window(histories, ends - 1, starts, length)
+    if scored is not None:
+        scored = check_int(scored, "scored", "shifted_windows", low=1, high=length)
+        targets[:, : length - scored] = PAD
     return inputs, targets
 
 
-def sequence_chunks(histories: Histories, length: int) -> tuple[np.ndarray, np.ndarray]:
+def sequence_chunks(
+    histories: Histories, length: int, stride: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Windows that make every item but a history's first the target of exactly one
-    `shifted_windows` column: per user, ends at the history's end, then every `length` items
-    back while targets remain. Returns (ends int64 [N], starts int64 [N]) flat positions."""
+    `shifted_windows(..., scored=stride)` column: per user, ends at the history's end, then
+    every `stride` (default `length`) items back while targets remain. A stride below
+    `length` overlaps the windows so that each scored target reads at least length - stride
+    items before it (fewer only at a history's start), for length / stride times the windows.
+    Returns (ends int64 [N], starts int64 [N]) flat positions."""
     length = check_int(length, "length", "sequence_chunks", low=1)
+    step = (
+        length
+        if stride is None
+        else check_int(stride, "stride", "sequence_chunks", low=1, high=length)
+    )
     counts = np.diff(histories.indptr)
     targets = np.maximum(counts - 1, 0)
-    n_chunks = -(-targets // length)  # ceil
+    n_chunks = -(-targets // step)  # ceil
     owners = np.repeat(np.arange(counts.size, dtype=np.int64), n_chunks)
     first = np.cumsum(n_chunks) - n_chunks
     back = np.arange(owners.size, dtype=np.int64) - first[owners]  # 0 = the newest chunk
-    ends = histories.indptr[owners + 1] - back * length
+    ends = histories.indptr[owners + 1] - back * step
     return ends, histories.indptr[owners]
 
 

@@ -4,8 +4,12 @@ user's item sequence.
 Training reads each user's history (`Interactions.histories()`, oldest first) in windows of
 `max_len` (`recforge.data.sequences.sequence_chunks`): every column of a window predicts the
 item that follows it, so each item but a user's first is a target once per epoch, seen with
-the items before it in its window. The loss is the cross-entropy of the next item over all
-items (a full softmax, as RecBole's default) or over sampled negatives (`loss="sampled"`).
+the items before it in its window. With `stride` < max_len the windows overlap and only each
+window's last `stride` columns are scored, the columns before them read as context: every
+target then sees at least max_len - stride earlier items (where the user has them), as in
+training on every prefix, at max_len / stride times the work of an epoch. The loss is the
+cross-entropy of the next item over all items (a full softmax, as RecBole's default) or over
+sampled negatives (`loss="sampled"`).
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ class SASRec(NextItemRecommender):
 
     factors: d, the item and position embedding size; blocks, heads: transformer layers and
     attention heads (d must divide by heads); dropout: on embeddings, attention and the
-    feed-forward layers; loss: softmax | sampled | bpr-max, negatives: items drawn per batch
-    for the last two.
+    feed-forward layers; stride: 1 … max_len, items between a user's training windows (None:
+    max_len, no overlap; see the module docstring); loss: softmax | sampled | bpr-max,
+    negatives: items drawn per batch for the last two.
     """
 
     name = "sasrec"
@@ -49,6 +54,7 @@ class SASRec(NextItemRecommender):
         blocks: int = 2,
         heads: int = 2,
         dropout: float = 0.2,
+        stride: int | None = None,
         loss: str = "softmax",
         negatives: int = 256,
         **training: Any,
@@ -59,6 +65,7 @@ class SASRec(NextItemRecommender):
         self.blocks = blocks
         self.heads = heads
         self.dropout = dropout
+        self.stride = stride
         self.loss = loss
         self.negatives = negatives
 
@@ -68,11 +75,16 @@ class SASRec(NextItemRecommender):
         check_int(self.blocks, "blocks", "SASRec", low=1)
         check_int(self.heads, "heads", "SASRec", low=1)
         check_float(self.dropout, "dropout", "SASRec", low=0.0, high=1.0, high_open=True)
+        if self.stride is not None:
+            check_int(self.stride, "stride", "SASRec", low=1, high=int(self.max_len))
         if int(self.factors) % int(self.heads):
             raise ParameterError(
                 f"The 'heads' parameter of SASRec must divide factors ({self.factors}). "
                 f"Got {self.heads} instead."
             )
+
+    def _window_stride(self) -> int:
+        return int(self.max_len) if self.stride is None else int(self.stride)
 
     def _make_net(self) -> nn.Module:
         from recforge.neural.sequence_modules import SASRecNet

@@ -118,14 +118,20 @@ class SequenceRecommender(NeuralRecommender):
 
     def _examples(self, train: Interactions) -> tuple[torch.Tensor, ...]:
         """Windows (ends [N], starts [N], flat positions) that make every item but a user's
-        first the target of exactly one window column (`sequence_chunks`)."""
+        first the target of exactly one scored window column (`sequence_chunks`)."""
         import torch
 
         from recforge.data.sequences import sequence_chunks
 
         self._histories = train.histories()
-        ends, starts = sequence_chunks(self._histories, int(self.max_len))
+        ends, starts = sequence_chunks(self._histories, int(self.max_len), self._window_stride())
         return torch.from_numpy(ends), torch.from_numpy(starts)
+
+    def _window_stride(self) -> int:
+        """Items between consecutive training windows of a user, and the columns of each
+        window that are scored (the rest is context): max_len, windows side by side, unless a
+        model overlaps them (SASRec's `stride`)."""
+        return int(self.max_len)
 
     def _batch_loss(self, module: Any, batch: tuple[torch.Tensor, ...], step: Step) -> torch.Tensor:
         """Every non-padding column of a batch of windows predicts the item after it."""
@@ -134,7 +140,10 @@ class SequenceRecommender(NeuralRecommender):
         from recforge.data.sequences import shifted_windows
 
         ends, starts = (t.cpu().numpy() for t in batch)
-        inputs, targets = shifted_windows(self._histories, ends, starts, int(self.max_len))
+        length = int(self.max_len)
+        inputs, targets = shifted_windows(
+            self._histories, ends, starts, length, scored=self._window_stride()
+        )
         device = batch[0].device
         states = module(torch.from_numpy(inputs).to(device))  # [B, L, d]
         y = torch.from_numpy(targets).to(device)
