@@ -16,7 +16,7 @@ def _bert4rec_answer(model: Any) -> None:
     (a MASK after the newest item, never before it)."""
     seeded = get(
         "bert4rec", factors=16, heads=1, blocks=1, inner_size=32, max_len=4, dropout=0.0,
-        epochs=150, lr=0.01, batch_size=16, seed=0, progress=False,
+        copies=1, epochs=150, lr=0.01, batch_size=16, seed=0, progress=False,
     ).fit(cycle())  # fmt: skip
     assert_follows_the_ring(seeded)
     for i in range(8):  # and a session of one item

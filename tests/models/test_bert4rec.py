@@ -21,8 +21,10 @@ MAX_LEN = 4
 
 
 def model(**params: Any) -> Any:
-    """An unfitted BERT4Rec (making training rows needs only its parameters)."""
+    """An unfitted BERT4Rec (making training rows needs only its parameters); one copy of each
+    window unless asked."""
     defaults = {"factors": 8, "heads": 1, "blocks": 1, "inner_size": 16, "max_len": MAX_LEN}
+    defaults["copies"] = 1
     return get("bert4rec", epochs=2, seed=0, progress=False, **(defaults | params))
 
 
