@@ -375,7 +375,8 @@ def _build(meta: dict[str, Any], contents: dict[str, np.ndarray]) -> Any:
     from recforge.models.registry import model_class
 
     cls = model_class(meta["model"])
-    model = cls(**meta["params"])
+    # a parameter added since the artifact was written takes the value its model then had
+    model = cls(**{**cls.legacy_params, **meta["params"]})
     n_users, n_items = int(meta["n_users"]), int(meta["n_items"])
     model.user_ids_ = IdMap(contents["user_ids"])
     model.item_ids_ = IdMap(contents["item_ids"])

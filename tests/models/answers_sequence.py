@@ -61,5 +61,6 @@ BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
         {"stride": 0},
         {"stride": 51},
         {"stride": 2.5},
+        {"norm": "middle"},
     ],
 }

@@ -45,6 +45,9 @@ class Recommender(ABC):
     uses_item_features: ClassVar[bool] = False  # fit needs item_features=
     accepts_side_features: ClassVar[bool] = False  # fit uses user/item features when given
     _learned: ClassVar[tuple[str, ...]] = ()
+    # parameters added after artifacts of the model were first saved → the behaviour those
+    # artifacts were trained with, which loading an artifact without them restores
+    legacy_params: ClassVar[dict[str, Any]] = {}
 
     user_ids_: IdMap
     item_ids_: IdMap

@@ -9,10 +9,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from recforge.neural.sequence_modules import INIT_STD  # RecBole's initializer_range
+
 __all__ = ["BERT4RecNet"]
 
 MASKED = -1e9  # an additive attention mask value; finite, so an all-masked row stays finite
-INIT_STD = 0.02  # RecBole's initializer_range for the embeddings
 
 
 class BERT4RecNet(nn.Module):
@@ -21,10 +22,11 @@ class BERT4RecNet(nn.Module):
     `dropout`) in which every position attends to every non-padding position, earlier or
     later → a layer norm → dot products with the same item embeddings plus an item bias.
 
-    Unlike RecBole the layers normalise first (as SASRecNet) and the output head is the layer
-    norm alone, without RecBole's linear + GELU before it: with those, training on the ring of
-    the known answer at lr 0.01 died at times (the GELU's inputs all went negative, every state
-    the same, the loss stuck at log n_items); this way it did not, in 28 seeded runs.
+    Unlike RecBole the layers normalise first (as SASRecNet's "pre" layout) and the output
+    head is the layer norm alone, without RecBole's linear + GELU before it: with those,
+    training on the ring of the known answer at lr 0.01 died at times (the GELU's inputs all
+    went negative, every state the same, the loss stuck at log n_items); this way it did not,
+    in 28 seeded runs.
 
     items: embeddings [n_items + 2, d] (std 0.02, RecBole's): row 0 the padding (kept at zero),
     rows 1 … n_items the items, row n_items + 1 the MASK token (an input only, never scored).

@@ -14,6 +14,8 @@ from torch import nn
 __all__ = ["SASRecNet"]
 
 MASKED = -1e9  # an additive attention mask value; finite, so an all-masked row stays finite
+POST_NORM_EPS = 1e-12  # BERT's and RecBole's layer norm eps
+INIT_STD = 0.02  # BERT's and RecBole's initializer_range
 
 
 class SASRecNet(nn.Module):
@@ -21,10 +23,17 @@ class SASRecNet(nn.Module):
 
     items: embeddings [n_items + 1, d] (row 0 the padding, kept at zero), shared with the
     output layer (a position's logits are its state · every item embedding); positions:
-    learned embeddings [max_len, d]; `blocks` pre-norm transformer layers with `heads` heads,
-    a feed-forward of 4·d with GELU and `dropout`; a final layer norm. A position attends to
-    itself and earlier non-padding positions only. history: int64 buffer [n_users, max_len]
-    of each user's newest training items, what scoring reads.
+    learned embeddings [max_len, d], aligned to the right; `blocks` transformer layers with
+    `heads` heads, a feed-forward of 4·d with GELU and `dropout`. A position attends to itself
+    and earlier non-padding positions only. Two layouts (`norm`):
+      "post" — BERT's, as RecBole's SASRec: item + position embeddings → layer norm → dropout →
+               layers that normalise after each residual sum; every weight drawn from
+               N(0, 0.02), layer norm eps 1e-12;
+      "pre"  — the paper's code: item embeddings · √d + positions → dropout → layers that
+               normalise before attention and feed-forward → a final layer norm; embeddings
+               drawn from N(0, 1/d), torch's defaults elsewhere.
+    history: int64 buffer [n_users, max_len] of each user's newest training items, what
+    scoring reads.
     """
 
     history: torch.Tensor
@@ -32,30 +41,40 @@ class SASRecNet(nn.Module):
 
     def __init__(
         self, n_users: int, n_items: int, dim: int, max_len: int, blocks: int, heads: int,
-        dropout: float,
+        dropout: float, norm: str = "post",
     ) -> None:  # fmt: skip
         super().__init__()
         self.dim = dim
         self.heads = heads
+        self.norm_first = norm == "pre"
+        eps = 1e-5 if self.norm_first else POST_NORM_EPS
         self.items = nn.Embedding(n_items + 1, dim, padding_idx=0)
         self.positions = nn.Embedding(max_len, dim)
-        nn.init.normal_(self.items.weight, std=1.0 / math.sqrt(dim))
-        nn.init.normal_(self.positions.weight, std=1.0 / math.sqrt(dim))
-        with torch.no_grad():
-            self.items.weight[0].zero_()
         self.dropout = nn.Dropout(dropout)
         layer = nn.TransformerEncoderLayer(
             dim, heads, dim_feedforward=4 * dim, dropout=dropout, activation="gelu",
-            batch_first=True, norm_first=True,
+            batch_first=True, norm_first=self.norm_first, layer_norm_eps=eps,
         )  # fmt: skip
         self.blocks = nn.TransformerEncoder(layer, blocks, enable_nested_tensor=False)
-        self.norm = nn.LayerNorm(dim)
+        # pre: the final norm of the states; post: the norm of the embedded input
+        self.norm = nn.LayerNorm(dim, eps=eps)
+        if self.norm_first:
+            nn.init.normal_(self.items.weight, std=1.0 / math.sqrt(dim))
+            nn.init.normal_(self.positions.weight, std=1.0 / math.sqrt(dim))
+        else:
+            _bert_init(self)
+        with torch.no_grad():
+            self.items.weight[0].zero_()
         self.register_buffer("history", torch.zeros(n_users, max_len, dtype=torch.long))
 
     def _inputs(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The embedded sequence [B, L, d] and the additive attention mask [B·heads, L, L]."""
         L = seq.shape[1]
-        x = self.items(seq) * math.sqrt(self.dim) + self.positions.weight[-L:][None, :, :]
+        positions = self.positions.weight[-L:][None, :, :]
+        if self.norm_first:
+            x = self.items(seq) * math.sqrt(self.dim) + positions
+        else:
+            x = self.norm(self.items(seq) + positions)
         x = self.dropout(x * (seq > 0).unsqueeze(-1))
         future = torch.triu(torch.ones(L, L, dtype=torch.bool, device=seq.device), diagonal=1)
         # [B, L (query), L (key)]: no future, no padding; but a position always sees itself,
@@ -68,7 +87,8 @@ class SASRecNet(nn.Module):
     def forward(self, seq: torch.Tensor) -> torch.Tensor:
         """States [B, L, d] of sequences [B, L]: position t summarises items 0 … t."""
         x, mask = self._inputs(seq)
-        return self.norm(self.blocks(x, mask=mask))
+        states = self.blocks(x, mask=mask)
+        return self.norm(states) if self.norm_first else states
 
     def attention(self, seq: torch.Tensor) -> torch.Tensor:
         """Weights [B, L] with which the newest position of the last block attends to each
@@ -78,7 +98,7 @@ class SASRecNet(nn.Module):
         *earlier, last = self.blocks.layers
         for layer in earlier:
             x = layer(x, src_mask=mask)
-        h = last.norm1(x)
+        h = last.norm1(x) if self.norm_first else x
         _, weights = last.self_attn(
             h, h, h, attn_mask=mask, need_weights=True, average_attn_weights=True
         )
@@ -91,3 +111,16 @@ class SASRecNet(nn.Module):
     def last_state(self, seq: torch.Tensor, users: torch.Tensor | None = None) -> torch.Tensor:
         """The state [B, d] after each sequence's newest item (its last column); users unused."""
         return self.forward(seq)[:, -1]
+
+
+def _bert_init(module: nn.Module) -> None:
+    """BERT's initialisation: every linear, embedding and attention projection weight drawn
+    from N(0, INIT_STD), biases zero (layer norms keep weight 1, bias 0)."""
+    for part in module.modules():
+        if isinstance(part, nn.Linear | nn.Embedding):
+            nn.init.normal_(part.weight, std=INIT_STD)
+            if isinstance(part, nn.Linear) and part.bias is not None:
+                nn.init.zeros_(part.bias)
+        elif isinstance(part, nn.MultiheadAttention) and part.in_proj_weight is not None:
+            nn.init.normal_(part.in_proj_weight, std=INIT_STD)
+            nn.init.zeros_(part.in_proj_bias)
