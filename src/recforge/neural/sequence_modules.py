@@ -41,7 +41,7 @@ class SASRecNet(nn.Module):
 
     def __init__(
         self, n_users: int, n_items: int, dim: int, max_len: int, blocks: int, heads: int,
-        dropout: float, norm: str = "post",
+        dropout: float, norm: str = "pre",
     ) -> None:  # fmt: skip
         super().__init__()
         self.dim = dim
@@ -50,6 +50,9 @@ class SASRecNet(nn.Module):
         eps = 1e-5 if self.norm_first else POST_NORM_EPS
         self.items = nn.Embedding(n_items + 1, dim, padding_idx=0)
         self.positions = nn.Embedding(max_len, dim)
+        if self.norm_first:  # drawn first, so a seed gives the weights it gave before `norm`
+            nn.init.normal_(self.items.weight, std=1.0 / math.sqrt(dim))
+            nn.init.normal_(self.positions.weight, std=1.0 / math.sqrt(dim))
         self.dropout = nn.Dropout(dropout)
         layer = nn.TransformerEncoderLayer(
             dim, heads, dim_feedforward=4 * dim, dropout=dropout, activation="gelu",
@@ -58,10 +61,7 @@ class SASRecNet(nn.Module):
         self.blocks = nn.TransformerEncoder(layer, blocks, enable_nested_tensor=False)
         # pre: the final norm of the states; post: the norm of the embedded input
         self.norm = nn.LayerNorm(dim, eps=eps)
-        if self.norm_first:
-            nn.init.normal_(self.items.weight, std=1.0 / math.sqrt(dim))
-            nn.init.normal_(self.positions.weight, std=1.0 / math.sqrt(dim))
-        else:
+        if not self.norm_first:
             _bert_init(self)
         with torch.no_grad():
             self.items.weight[0].zero_()
