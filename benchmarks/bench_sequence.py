@@ -53,9 +53,7 @@ epoch (benchmarks/peers/recbole_fit.py: model, optimizer, early-stopping counter
 random generator), and the same command run again continues it after its last finished epoch
 as the uninterrupted fit would have gone on; "train_seconds" then sums the pieces (an epoch
 cut short by a stop is not counted) and "sittings" says how many runs it took. The folder is
-removed once the fit's lists are scored. The recforge side runs whole each time. Where the
-working tree does not outlive a sitting (a fresh checkout each time), commit the folder
-(`git add -f benchmarks/.peer-state/<folder>`, a few MB) to carry the fit to the next.
+removed once the fit's lists are scored. The recforge side runs whole each time.
 
 --latency: recforge's recommend_for_history for 50-item histories (the newest 50 train + valid
 items of each ML-100K user who has that many), on CPU, on a model of each pair trained for
