@@ -88,6 +88,23 @@ def test_a_session_column_replaces_the_user(tmp_path: Path) -> None:
         assert data.item_ids.to_raw(row).tolist() == ["b", "a"]  # by time
 
 
+def test_repeated_clicks_in_a_session_log_are_named_as_such(tmp_path: Path) -> None:
+    """A session that clicks an item twice: the warning (or the error) speaks of sessions and
+    says where the merged item now sits in the session's sequence."""
+    text = "session_id,timestamp,item_id\ns1,1,a\ns1,2,b\ns1,3,a\n"
+    path = write(tmp_path, "clicks.csv", text)
+    with pytest.warns(DataWarning, match=r"1 duplicate \(session, item\) rows.*latest click"):
+        data = read_interactions(path)
+    assert data.item_ids.to_raw(data.histories().items).tolist() == ["b", "a"]
+    with pytest.warns(DataWarning, match=r"time of its first click"):
+        data = read_interactions(path, duplicates="first")
+    assert data.item_ids.to_raw(data.histories().items).tolist() == ["a", "b"]
+    with pytest.raises(
+        DataError, match=r"clicks.csv:4: repeats the \(session, item\) pair of line 2"
+    ):
+        read_interactions(path, duplicates="error")
+
+
 def test_a_detected_session_column_wins_over_a_user_column(tmp_path: Path) -> None:
     path = write(tmp_path, "log.csv", "user_id,session_id,item_id\nu1,s1,a\nu1,s2,b\n")
     data = read_interactions(path)

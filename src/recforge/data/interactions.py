@@ -261,11 +261,13 @@ class Interactions:
         explicit: bool,
         duplicates: DuplicatePolicy = "last",
         source: str = "arrays",
+        rows: str = "user",
     ) -> Interactions:
         """Build from index arrays (int, [n]) that already refer to `user_ids` / `item_ids`.
 
         values [n] (None: 1.0) and timestamps [n] (or None) as in `from_arrays`; so is
-        `duplicates`. n may be 0 (an empty matrix over the given id maps).
+        `duplicates`. n may be 0 (an empty matrix over the given id maps). rows: what the
+        users are, "user" or "session" (a session log), for the messages about repeats.
         """
         if duplicates not in DUPLICATE_POLICIES:
             raise ParameterError(
@@ -287,7 +289,7 @@ class Interactions:
         matrix = _row_major(by_item)
         del by_item
         if _has_adjacent_repeats(matrix):
-            matrix, ts_out = _merge_duplicates(matrix, vals, ts, duplicates, source)
+            matrix, ts_out = _merge_duplicates(matrix, vals, ts, duplicates, source, rows)
         else:  # the data of each slot is its input row
             perm = matrix.data
             matrix.data = vals[perm]
@@ -750,10 +752,12 @@ def _merge_duplicates(
     ts: np.ndarray | None,
     policy: str,
     source: str,
+    rows_are: str = "user",
 ) -> tuple[sp.csr_array, np.ndarray | None]:
     """The canonical float32 matrix and its timestamps from `_row_major`'s output (data: input
     rows, repeated pairs side by side in input order), each pair resolved by `policy`; warns
-    with the count of merged rows. Only the slots of repeated pairs are sorted."""
+    with the count of merged rows (`rows_are`: "user" or "session", how they are named). Only
+    the slots of repeated pairs are sorted."""
     rows = pattern.data.astype(np.int64)  # input row of every slot
     new = _group_starts(pattern)
     starts = np.flatnonzero(new)
@@ -769,7 +773,7 @@ def _merge_duplicates(
         row, first_row = int(seconds[k]), int(r[pair_start[k]])
         repeated = int(new.size - starts.size)
         raise DuplicateInteractionError(
-            f"{source}: duplicate (user, item) pair at row {row} (first at row {first_row}; "
+            f"{source}: duplicate ({rows_are}, item) pair at row {row} (first at row {first_row}; "
             f"{repeated} repeated rows in all); pass duplicates='last'|'first'|'sum'|'mean'",
             row=row,
             first_row=first_row,
@@ -794,10 +798,14 @@ def _merge_duplicates(
     matrix = sp.csr_array(
         (data, pattern.indices[starts], indptr.astype(pattern.indptr.dtype)), shape=pattern.shape
     )
+    # a session's repeated clicks on an item become one: it sits in the session's sequence
+    # at the time of the click the policy keeps
+    kept = "a repeated item keeps the time of its " + ("first" if policy == "first" else "latest")
+    also = f" ({kept} click in the sequence)" if rows_are == "session" else ""
     warnings.warn(
-        f"{source}: merged {new.size - starts.size} duplicate (user, item) rows with "
-        f"duplicates={policy!r}; pass duplicates='last'|'first'|'sum'|'mean'|'error' to change "
-        f"this",
+        f"{source}: merged {new.size - starts.size} duplicate ({rows_are}, item) rows with "
+        f"duplicates={policy!r}{also}; pass duplicates='last'|'first'|'sum'|'mean'|'error' to "
+        f"change this",
         DataWarning,
         stacklevel=4,
     )

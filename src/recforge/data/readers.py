@@ -88,7 +88,10 @@ def read_interactions(
         session, what session-based recommendation (the sequence models) reads.
     sep: field separator; header: whether line 1 is a header (None: detect).
     duplicates: repeated (user, item) pairs — "last" (default: the latest by timestamp, then by
-        line), "first", "sum", "mean" or "error"; merged rows are counted in a DataWarning.
+        line), "first", "sum", "mean" or "error"; merged rows are counted in a DataWarning. In
+        a session log these are a session's repeated clicks on an item: the item appears once
+        in the session's sequence, at the time of the click kept (the latest, or the first
+        with "first"), since Interactions holds one entry per (session, item).
     explicit: override whether the values are ratings (default: a rating column → True).
     on_bad_lines: "error" (default) stops at the first malformed line with file:line; "skip"
         drops malformed lines and counts them in a DataWarning.
@@ -155,6 +158,7 @@ def read_interactions(
             explicit=bool(is_explicit),
             duplicates=duplicates,
             source=str(path),
+            rows=mapping.rows,
         )
     except DuplicateInteractionError as exc:
         if fmt == "parquet":
@@ -163,8 +167,9 @@ def read_interactions(
             lines = _line_numbers(layout, (exc.first_row, exc.row))
             where, first = f"{path}:{lines[exc.row]}", f"line {lines[exc.first_row]}"
         raise DataError(
-            f"{where}: repeats the (user, item) pair of {first} ({exc.repeated} repeated rows in "
-            f"all); pass duplicates='last' (keep the latest), 'first', 'sum' or 'mean'"
+            f"{where}: repeats the ({mapping.rows}, item) pair of {first} ({exc.repeated} "
+            f"repeated rows in all); pass duplicates='last' (keep the latest), 'first', 'sum' "
+            f"or 'mean'"
         ) from None
 
 
