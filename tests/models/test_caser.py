@@ -57,3 +57,37 @@ def test_the_sampled_losses_learn_the_ring(loss: str) -> None:
     for i in range(8):
         ids, _ = model.recommend_for_history([(i - 1) % 8, i], k=1)
         assert ids[0, 0] == (i + 1) % 8, (loss, i, ids)
+
+
+def two_tastes() -> Interactions:
+    """24 users over 12 items: each alternates a common item (0–3) with one of its group's
+    own items (4–7 for users 0–11, 8–11 for users 12–23). After a common item, which item
+    comes next depends on the user's group, not on the item."""
+    users, items, times = [], [], []
+    for user in range(24):
+        own = 4 if user < 12 else 8
+        for t in range(8):
+            users.append(user)
+            items.append((user + t // 2) % 4 if t % 2 == 0 else own + (user + t // 2 * 3) % 4)
+            times.append(t)
+    return Interactions.from_arrays(users, items, None, times)
+
+
+def test_an_anonymous_session_folds_in_its_own_taste() -> None:
+    """Caser reading one item (max_len 1) cannot tell the groups apart after a common item;
+    a session (common, own, common) can, through the user vector it folds in (fold_in > 0),
+    which the users' mean (fold_in = 0) cannot: it names the same group for both."""
+    model = get(
+        "caser", factors=16, max_len=1, dropout=0.0, epochs=100, lr=0.02, batch_size=64,
+        seed=0, progress=False,
+    ).fit(two_tastes())  # fmt: skip
+    hits = {0: 0, 10: 0}
+    for steps in hits:
+        model.fold_in = steps
+        for start in range(12):
+            for own in (4, 8):
+                session = [start % 4, own + start % 4, (start + 1) % 4]
+                ids, _ = model.recommend_for_history(session, k=1)
+                hits[steps] += int(own <= ids[0, 0] < own + 4)
+    assert hits[10] == 24, hits  # sessions whose next item is of their own group
+    assert hits[0] <= 14, hits

@@ -113,3 +113,55 @@ def test_weight_norms_is_recboles_penalty() -> None:
     model = net()
     expected = sum(w.norm() for name, w in model.named_parameters() if name.endswith("weight"))
     torch.testing.assert_close(model.weight_norms(), expected)
+
+
+def test_a_session_fits_its_own_user_vector_from_its_transitions() -> None:
+    """session_state: without steps (or without transitions) the average known user; with
+    them P is the MAP vector of the session's transitions, which explains them better."""
+    from recforge.neural.fold_in import gaussian_prior
+
+    model = net().eval()
+    model.history[1] = torch.tensor([0, 0, 0, 2, 5])
+    model.history[2] = torch.tensor([0, 1, 3, 5, 7])
+    model.history[3] = torch.tensor([1, 2, 3, 4, 5])
+    seq = SEQ[1:2]
+    windows = torch.tensor([[0, 0, 0, 0, 3], [0, 0, 0, 3, 1]])  # 3 → 1, then 3, 1 → 2
+    targets = torch.tensor([0, 1])  # item indices (codes − 1)
+    with torch.no_grad():
+        mean_state = model.last_state(seq, None)
+        torch.testing.assert_close(model.session_state(seq, windows, targets, 0), mean_state)
+        no_targets = model.session_state(seq, windows[:0], targets[:0], 10)
+        torch.testing.assert_close(no_targets, mean_state)
+        fitted = model.session_state(seq, windows, targets, 10)
+        # z and the bias column are the session's own; only P moved
+        torch.testing.assert_close(fitted[:, :DIM], mean_state[:, :DIM])
+        assert fitted[0, -1] == 1.0
+        assert not torch.allclose(fitted[:, DIM : 2 * DIM], mean_state[:, DIM : 2 * DIM])
+
+        def log_posterior(p: torch.Tensor) -> float:
+            states = model.last_state(windows, None).clone()
+            states[:, DIM : 2 * DIM] = p
+            logits = states @ model.item_vectors(None).T
+            prior = gaussian_prior(model.users.weight[1:])
+            assert prior is not None
+            gap = p.double() - prior[0]
+            nll = functional.cross_entropy(logits.double(), targets, reduction="sum")
+            return float(-nll - 0.5 * gap @ prior[1] @ gap)
+
+        assert log_posterior(fitted[0, DIM : 2 * DIM]) > log_posterior(mean_state[0, DIM : 2 * DIM])
+
+
+def test_the_session_prior_follows_the_user_embeddings() -> None:
+    """The cached prior is dropped when the embeddings change in place (training, loading)."""
+    model = net().eval()
+    model.history[1:] = torch.tensor([1, 2, 3, 4, 5])
+    windows, targets = SEQ[1:2], torch.tensor([3])
+    with torch.no_grad():
+        before = model.session_state(SEQ[1:2], windows, targets, 10)
+        model.users.weight.mul_(3.0)
+        after = model.session_state(SEQ[1:2], windows, targets, 10)
+        fresh = net().eval()
+        fresh.load_state_dict(model.state_dict())
+        expected = fresh.session_state(SEQ[1:2], windows, targets, 10)
+    assert not torch.allclose(before, after)
+    torch.testing.assert_close(after, expected)

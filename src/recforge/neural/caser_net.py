@@ -32,6 +32,9 @@ class CaserNet(nn.Module):
     items in place of P_u. z does not depend on the user and the score is linear in P_u, so
     this scores every item by the mean of the scores the session would get as each of those
     users: the population's average taste, not that of any invented user. (No such user: 0.)
+    `session_state` does better with a session of two or more items: it fits the session's
+    own P by MAP under a Gaussian prior drawn from those users (`recforge.neural.fold_in`),
+    every item of the session after its first a target read from the items before it.
 
     history: int64 buffer [n_users, max_len] of each user's newest training items.
     """
@@ -92,6 +95,40 @@ class CaserNet(nn.Module):
         z = self.sequence_embedding(seq)
         p = self.user_embedding(users, seq.shape[0]).to(z.dtype)
         return torch.cat([z, p, torch.ones_like(z[:, :1])], dim=1)
+
+    def session_state(
+        self, seq: torch.Tensor, windows: torch.Tensor, targets: torch.Tensor, steps: int
+    ) -> torch.Tensor:
+        """The state [1, 2d + 1] of an anonymous session: its newest items seq [1, L], and P
+        fitted to its transitions (windows [T, L] → item indices targets [T], see
+        `next_item_windows`) by at most `steps` Newton steps; the mean user without a prior."""
+        from recforge.neural.fold_in import map_user_vector
+
+        z = self.sequence_embedding(seq)
+        prior = self._user_prior()
+        if prior is None or targets.numel() == 0 or steps == 0:
+            p = self.user_embedding(None, 1).to(z.dtype)
+        else:
+            vectors = self.item_vectors(None)  # [n, 2d + 1]: W' for z, for P, then b'
+            offsets = self.sequence_embedding(windows) @ vectors[:, : self.dim].T
+            offsets = offsets + vectors[:, -1]
+            fitted = map_user_vector(offsets, targets, vectors[:, self.dim : -1], prior, steps)
+            p = fitted.to(z.dtype)[None, :]
+        return torch.cat([z, p, torch.ones_like(z[:, :1])], dim=1)
+
+    def _user_prior(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """`gaussian_prior` of the embeddings of the users with training items, cached until
+        the embeddings or the histories change (torch counts in-place writes: training,
+        load_state_dict; a move to another device gives new storage)."""
+        from recforge.neural.fold_in import gaussian_prior
+
+        weights, history = self.users.weight, self.history
+        key = (weights._version, weights.data_ptr(), history._version, history.data_ptr())
+        cached = self.__dict__.get("_prior_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, gaussian_prior(weights[history[:, -1] > 0]))
+            self.__dict__["_prior_cache"] = cached
+        return cached[1]
 
     def item_vectors(self, items: torch.Tensor | None = None) -> torch.Tensor:
         """[W'_i ; b'_i] [M, 2d + 1] of item indices [M] (None: all n_items)."""
