@@ -104,14 +104,15 @@ class CaserNet(nn.Module):
         `next_item_windows`) by at most `steps` Newton steps; the mean user without a prior."""
         from recforge.neural.fold_in import map_user_vector
 
-        z = self.sequence_embedding(seq)
         prior = self._user_prior()
         if prior is None or targets.numel() == 0 or steps == 0:
+            z = self.sequence_embedding(seq)
             p = self.user_embedding(None, 1).to(z.dtype)
         else:
+            both = self.sequence_embedding(torch.cat([windows, seq]))  # one pass: [T + 1, d]
+            z = both[-1:]
             vectors = self.item_vectors(None)  # [n, 2d + 1]: W' for z, for P, then b'
-            offsets = self.sequence_embedding(windows) @ vectors[:, : self.dim].T
-            offsets = offsets + vectors[:, -1]
+            offsets = both[:-1] @ vectors[:, : self.dim].T + vectors[:, -1]
             fitted = map_user_vector(offsets, targets, vectors[:, self.dim : -1], prior, steps)
             p = fitted.to(z.dtype)[None, :]
         return torch.cat([z, p, torch.ones_like(z[:, :1])], dim=1)

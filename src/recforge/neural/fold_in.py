@@ -21,7 +21,8 @@ __all__ = ["gaussian_prior", "map_user_vector"]
 RIDGE = 1e-3  # added to the covariance, times its mean variance: a full-rank precision
 ARMIJO = 0.25  # sufficient decrease of the backtracking line search
 MAX_HALVINGS = 30
-TOLERANCE = 1e-10  # stop when half the Newton decrement gᵀH⁻¹g falls below this
+TOLERANCE = 1e-10  # stop when half the Newton decrement gᵀH⁻¹g falls below this (or below
+# what the dtype of the offsets can resolve)
 
 
 def gaussian_prior(vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -49,40 +50,45 @@ def map_user_vector(
 ) -> torch.Tensor:
     """The MAP vector p [d] (float64) of the module docstring, after at most `steps` Newton steps
     from the prior mean. offsets: [T, n] the logits without the user; targets: int64 [T] item
-    indices; weights: W [n, d]; prior: (μ [d], Λ [d, d]) from `gaussian_prior`."""
+    indices; weights: W [n, d]; prior: (μ [d], Λ [d, d]) from `gaussian_prior`. The [T, n]
+    work runs in the dtype of `offsets`, the d-sized algebra in float64."""
     mean, precision = prior
-    w = weights.detach().double()
-    o = offsets.detach().double()
-    counts = torch.bincount(targets, minlength=w.shape[0]).double()  # [n]
-    target_logit = o[torch.arange(targets.numel(), device=o.device), targets].sum()
+    o, w = offsets.detach(), weights.detach().to(offsets.dtype)
+    rows = torch.arange(targets.numel(), device=o.device)
+    target_logit = o[rows, targets].double().sum()  # Σ_t o_t[y_t]
+    target_w = w[targets].double().sum(dim=0)  # Σ_t W_{y_t} [d]
 
-    def objective(p: torch.Tensor) -> torch.Tensor:
-        logits = o + w @ p  # [T, n]
+    def evaluate(p: torch.Tensor) -> tuple[float, torch.Tensor, torch.Tensor]:
+        """(the objective, logits [T, n], their logsumexp [T]) at p [d]."""
+        logits = o + w @ p.to(o.dtype)
+        lse = torch.logsumexp(logits, dim=1)
         gap = p - mean
-        return (
-            torch.logsumexp(logits, dim=1).sum() - target_logit - counts @ (w @ p)
-        ) + 0.5 * gap @ precision @ gap
+        value = lse.double().sum() - target_logit - target_w @ p + 0.5 * gap @ precision @ gap
+        return float(value), logits, lse
 
     p = mean.clone()
-    value = objective(p)
+    value, logits, lse = evaluate(p)
     for _ in range(int(steps)):
-        probs = torch.softmax(o + w @ p, dim=1)  # [T, n]
+        probs = torch.exp(logits - lse[:, None])  # [T, n]
         expected = probs.sum(dim=0)  # [n]
-        gradient = w.T @ (expected - counts) + precision @ (p - mean)
-        spread = probs @ w  # [T, d], each row E_t[W]
-        hessian = w.T @ (expected[:, None] * w) - spread.T @ spread + precision
+        gradient = (w.T @ expected).double() - target_w + precision @ (p - mean)
+        spread = (probs @ w).double()  # [T, d], each row E_t[W]
+        curvature = (w.T @ (expected[:, None] * w)).double()
+        hessian = curvature - spread.T @ spread + precision
         step = torch.linalg.solve(hessian, gradient)
         decrement = float(gradient @ step)
-        if decrement / 2 < TOLERANCE:
+        # below this the objective (summed in o's dtype) cannot tell a better point
+        resolution = torch.finfo(o.dtype).eps * (1.0 + abs(value))
+        if decrement / 2 < max(TOLERANCE, resolution):
             break
         size = 1.0
         for _ in range(MAX_HALVINGS):
             trial = p - size * step
-            trial_value = objective(trial)
+            trial_value, trial_logits, trial_lse = evaluate(trial)
             if trial_value <= value - ARMIJO * size * decrement:
-                p, value = trial, trial_value
+                p, value, logits, lse = trial, trial_value, trial_logits, trial_lse
                 break
             size /= 2
-        else:  # no decrease found: p is as good as float64 can tell
+        else:  # no decrease found: p is as good as the arithmetic can tell
             break
     return p
