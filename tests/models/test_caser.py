@@ -91,3 +91,25 @@ def test_an_anonymous_session_folds_in_its_own_taste() -> None:
                 hits[steps] += int(own <= ids[0, 0] < own + 4)
     assert hits[10] == 24, hits  # sessions whose next item is of their own group
     assert hits[0] <= 14, hits
+
+
+def test_a_long_session_folds_in_only_its_newest_transitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the memory budget (cells of the [transitions, n_items] arrays) only the newest
+    transitions are fitted: the older part of the session then changes nothing."""
+    from recforge.models import caser as caser_module
+
+    model = get(
+        "caser", factors=16, max_len=1, dropout=0.0, epochs=20, lr=0.02, batch_size=64,
+        seed=0, progress=False,
+    ).fit(two_tastes())  # fmt: skip
+    recent = [0, 8, 1, 9, 2]
+    for older in ([4, 3, 5], [11, 3, 10]):
+        monkeypatch.setattr(caser_module, "FOLD_IN_CELLS", 4 * model.n_items_)
+        short = model._sequence_scores(np.array(recent))
+        capped = model._sequence_scores(np.array(older + recent))
+        np.testing.assert_allclose(capped, short, rtol=1e-5, atol=1e-6)
+        monkeypatch.setattr(caser_module, "FOLD_IN_CELLS", 1 << 24)
+        full = model._sequence_scores(np.array(older + recent))
+        assert not np.allclose(full, short, rtol=1e-5, atol=1e-6)

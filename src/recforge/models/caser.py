@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Caser"]
 
+# the fold-in holds a few [transitions, n_items] arrays: at most this many cells each (64 MiB
+# of float32), so a long session over a large catalogue reads only its newest transitions
+FOLD_IN_CELLS = 1 << 24
+
 
 @register
 class Caser(NextItemRecommender):
@@ -138,7 +142,8 @@ class Caser(NextItemRecommender):
 
     def _sequence_scores(self, sequence: np.ndarray) -> np.ndarray:
         """Scores [n_items] after the session's newest `max_len` items, its user vector
-        fitted to every transition of the session (see the module docstring)."""
+        fitted to the session's transitions (see the module docstring): all of them, or the
+        newest FOLD_IN_CELLS // n_items where a long session meets a large catalogue."""
         import torch
 
         from recforge.data.interactions import Histories
@@ -146,9 +151,8 @@ class Caser(NextItemRecommender):
 
         items = np.asarray(sequence, dtype=np.int64)
         session = Histories(np.array([0, items.size], dtype=np.int64), items, None)
-        windows, targets = next_item_windows(
-            session, next_item_positions(session), int(self.max_len)
-        )
+        newest = next_item_positions(session)[-max(1, FOLD_IN_CELLS // int(self.n_items_)) :]
+        windows, targets = next_item_windows(session, newest, int(self.max_len))
         device = self.device_
         seq = torch.as_tensor(self._session_codes(items), device=device)
         inputs = torch.as_tensor(windows, device=device)
