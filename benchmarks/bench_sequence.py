@@ -42,7 +42,10 @@ docstring asks, the length recforge's caser reads too) unless RECFORGE_PARAMS / 
 
 Seconds: "train_seconds" is the whole early-stopped fit, validation passes included (recforge:
 model.fit, its example building included; RecBole: trainer.fit incl. its checkpoint writes,
-its dataset loading not); "epoch_seconds" the mean training part of an epoch. Both sides use
+its dataset loading not); "epoch_seconds" the mean training part of an epoch. recforge's
+records also give "train_cpu_seconds", the fit's CPU time over all its threads, and "load_1min",
+the machine's load average as the fit ended: a load above --threads, or wall seconds far above
+CPU seconds / threads, says another process competed and the wall time is inflated. Both sides use
 --threads torch threads (default: every core); the peer venv's torch is the CPU build, so
 --device cuda moves the recforge side only.
 
@@ -232,9 +235,11 @@ def ours(
     name: str, params: dict[str, Any], data: Data, args: argparse.Namespace, seed: int
 ) -> dict[str, Any]:
     model: Any = get(name, seed=seed, device=args.device, progress=False, **params)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.fit(data.train, data.valid)
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
+    load = os.getloadavg()[0]
     history = model.training_history_
     ids, _ = model.recommend(data.valid_users, k=K)  # from train: the stored history
     valid_lists = to_lists(ids, data.raw_users(data.valid_users), data.train.item_ids)
@@ -257,6 +262,8 @@ def ours(
         "best_epoch": history.best_epoch,
         "epochs_run": len(epochs),
         "train_seconds": seconds,
+        "train_cpu_seconds": cpu_seconds,
+        "load_1min": load,
         "epoch_seconds": epoch_seconds,
         "samples_per_s": examples / epoch_seconds,
         "train_examples": examples,
