@@ -28,8 +28,8 @@ Protocol, the same on both sides:
    state, and those session lists are scored too ("session_*", "same_lists": the share of
    users whose two lists agree; they differ for Caser, whose state adds the user embedding,
    which an anonymous session fits to its own items instead, see recforge.models.caser).
-   RecBole: model.full_sort_predict on item_id_list /
-   item_length / user_id of the newest train + valid items. Both sides' lists are scored by
+   RecBole: model.full_sort_predict on item_id_list / item_length / user_id of the newest
+   train + valid items. Both sides' lists are scored by
    the same code (recforge.evaluation.evaluate_recommendations): HR@10 and NDCG@10, and the
    count of history items recommended (0 on both sides: the check of the seen filtering).
    Valid lists (train history, train items excluded) are scored the same way

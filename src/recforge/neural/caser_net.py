@@ -106,15 +106,13 @@ class CaserNet(nn.Module):
 
         prior = self._user_prior()
         if prior is None or targets.numel() == 0 or steps == 0:
-            z = self.sequence_embedding(seq)
-            p = self.user_embedding(None, 1).to(z.dtype)
-        else:
-            both = self.sequence_embedding(torch.cat([windows, seq]))  # one pass: [T + 1, d]
-            z = both[-1:]
-            vectors = self.item_vectors(None)  # [n, 2d + 1]: W' for z, for P, then b'
-            offsets = both[:-1] @ vectors[:, : self.dim].T + vectors[:, -1]
-            fitted = map_user_vector(offsets, targets, vectors[:, self.dim : -1], prior, steps)
-            p = fitted.to(z.dtype)[None, :]
+            return self.last_state(seq, None)
+        both = self.sequence_embedding(torch.cat([windows, seq]))  # one pass: [T + 1, d]
+        z = both[-1:]
+        vectors = self.item_vectors(None)  # [n, 2d + 1]: W' for z, for P, then b'
+        offsets = both[:-1] @ vectors[:, : self.dim].T + vectors[:, -1]
+        fitted = map_user_vector(offsets, targets, vectors[:, self.dim : -1], prior, steps)
+        p = fitted.to(z.dtype)[None, :]
         return torch.cat([z, p, torch.ones_like(z[:, :1])], dim=1)
 
     def _user_prior(self) -> tuple[torch.Tensor, torch.Tensor] | None:
