@@ -42,10 +42,11 @@ docstring asks, the length recforge's caser reads too) unless RECFORGE_PARAMS / 
 
 Seconds: "train_seconds" is the whole early-stopped fit, validation passes included (recforge:
 model.fit, its example building included; RecBole: trainer.fit incl. its checkpoint writes,
-its dataset loading not); "epoch_seconds" the mean training part of an epoch. recforge's
-records also give "train_cpu_seconds", the fit's CPU time over all its threads, and "load_1min",
-the machine's load average as the fit ended: a load above --threads, or wall seconds far above
-CPU seconds / threads, says another process competed and the wall time is inflated. Both sides use
+its dataset loading not); "epoch_seconds" the mean training part of an epoch. Records also give
+"train_cpu_seconds", the fit's CPU time over all its threads (RecBole's: null when a resumed
+fit began before the record kept it), and "load_1min", the machine's load average as the fit
+ended: a load above --threads, or wall seconds far above CPU seconds / threads, says another
+process competed and the wall time is inflated. Both sides use
 --threads torch threads (default: every core); the peer venv's torch is the CPU build, so
 --device cuda moves the recforge side only.
 
@@ -331,6 +332,8 @@ def theirs(
         "epochs_run": facts["epochs"],
         "sittings": facts["sittings"],
         "train_seconds": facts["train_seconds"],
+        "train_cpu_seconds": facts.get("train_cpu_seconds"),
+        "load_1min": facts.get("load_1min"),
         "epoch_seconds": facts["epoch_seconds"],
         "samples_per_s": facts["samples_per_s"],
         "train_examples": facts["train_examples"],

@@ -36,9 +36,12 @@ RECORD = "record.json"
 class FitRecord:
     """What one early-stopped fit did. best_epoch is 1-based (None: no validation).
     sittings: how many runs of the process the fit took (1 unless it was resumed);
-    finished: the fit ran to its end (early stop or the epoch limit)."""
+    finished: the fit ran to its end (early stop or the epoch limit); train_cpu_seconds: the
+    process's CPU time over all its threads in the same spans as train_seconds (None when a
+    sitting's record did not keep it)."""
 
     train_seconds: float = 0.0
+    train_cpu_seconds: float | None = 0.0
     epoch_times: list[float] = field(default_factory=list)
     curve: list[float] = field(default_factory=list)
     best_epoch: int | None = None
@@ -81,6 +84,7 @@ def _save_state(
 def _resume(trainer: Any, train_data: Any, state: Path) -> FitRecord:
     """Restore the trainer after the last finished epoch; the record so far."""
     saved = json.loads((state / RECORD).read_text())
+    saved.setdefault("train_cpu_seconds", None)  # a record from before CPU time was kept
     record = FitRecord(**saved)
     record.sittings += 1
     checkpoint = torch.load(state / LATEST, map_location=trainer.device, weights_only=False)
@@ -130,7 +134,12 @@ def recorded_fit(
     if record.finished:
         return record
     train_epoch = trainer._train_epoch
-    before = record.train_seconds
+    before, cpu_before = record.train_seconds, record.train_cpu_seconds
+
+    def stamp() -> None:
+        record.train_seconds = before + time.perf_counter() - started
+        if cpu_before is not None:
+            record.train_cpu_seconds = cpu_before + time.process_time() - cpu_started
 
     def timed_epoch(*a: Any, **kw: Any) -> Any:
         started = time.perf_counter()
@@ -143,7 +152,7 @@ def recorded_fit(
         if trainer.cur_step == 0:  # this epoch's score is the (new) best
             record.best_epoch, record.best_score = epoch_idx + 1, float(valid_score)
         if state is not None:
-            record.train_seconds = before + time.perf_counter() - started
+            stamp()
             _save_state(trainer, train_data, epoch_idx, record, state)
         print(
             f"RecBole {label} epoch {epoch_idx + 1}: valid NDCG@10 {float(valid_score):.4f}, "
@@ -153,7 +162,7 @@ def recorded_fit(
         )
 
     trainer._train_epoch = timed_epoch
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     trainer.fit(
         train_data,
         valid_data,
@@ -162,7 +171,7 @@ def recorded_fit(
         show_progress=False,
         callback_fn=on_epoch,
     )
-    record.train_seconds = before + time.perf_counter() - started
+    stamp()
     record.finished = True
     if state is not None:
         _replace(state / RECORD, lambda p: p.write_text(json.dumps(asdict(record))))

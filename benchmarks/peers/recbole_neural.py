@@ -178,6 +178,8 @@ def main() -> None:
         json.dumps(
             {
                 "train_seconds": fit.train_seconds,
+                "train_cpu_seconds": fit.train_cpu_seconds,
+                "load_1min": os.getloadavg()[0],
                 "epochs": len(fit.epoch_times),
                 "best_epoch": fit.best_epoch,
                 "best_valid_ndcg@10": fit.best_score,

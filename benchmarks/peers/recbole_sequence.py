@@ -43,10 +43,11 @@ item_id_list (the last L items, left-aligned, 0-padded on the right as RecBole p
 item_length (and user_id, which Caser reads), with the padding item 0 and the user's seen items
 (valid: train; test: train + valid, all of them, not only the last L) removed; top K out.
 Prints one JSON line: train_seconds (wall time of trainer.fit: training, validation passes and
-checkpoint writes; with --state summed over the sittings), sittings, epochs (run), best_epoch
-(1-based), best_valid_ndcg@10 (RecBole's own figure), valid_curve, epoch_seconds (mean training
-part of an epoch), samples_per_s (training prefixes / epoch_seconds), the sizes and the settings
-that matter.
+checkpoint writes; with --state summed over the sittings), train_cpu_seconds (CPU time over
+all threads in the same spans; null when a sitting began before it was kept), load_1min (the
+load average at the end), sittings, epochs (run), best_epoch (1-based), best_valid_ndcg@10
+(RecBole's own figure), valid_curve, epoch_seconds (mean training part of an epoch),
+samples_per_s (training prefixes / epoch_seconds), the sizes and the settings that matter.
 """
 
 from __future__ import annotations
@@ -292,6 +293,8 @@ def main() -> None:
         json.dumps(
             {
                 "train_seconds": fit.train_seconds,
+                "train_cpu_seconds": fit.train_cpu_seconds,
+                "load_1min": os.getloadavg()[0],
                 "epochs": len(fit.epoch_times),
                 "sittings": fit.sittings,
                 "best_epoch": fit.best_epoch,
