@@ -29,9 +29,9 @@ Protocol, the same on both sides:
    users whose two lists agree; they differ for Caser, whose state adds the user embedding,
    which an anonymous session fits to its own items instead, see recforge.models.caser).
    RecBole: model.full_sort_predict on item_id_list / item_length / user_id of the newest
-   train + valid items. Both sides' lists are scored by
-   the same code (recforge.evaluation.evaluate_recommendations): HR@10 and NDCG@10, and the
-   count of history items recommended (0 on both sides: the check of the seen filtering).
+   train + valid items. Both sides' lists are scored by the same code
+   (recforge.evaluation.evaluate_recommendations): HR@10 and NDCG@10, and the count of
+   history items recommended (0 on both sides: the check of the seen filtering).
    Valid lists (train history, train items excluded) are scored the same way
    ("valid_ndcg@10"), beside each library's own best valid figure ("library_valid_ndcg@10").
 Hyper-parameters are each library's defaults for the model (recforge: the model's own,

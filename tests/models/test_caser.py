@@ -105,11 +105,12 @@ def test_a_long_session_folds_in_only_its_newest_transitions(
         seed=0, progress=False,
     ).fit(two_tastes())  # fmt: skip
     recent = [0, 8, 1, 9, 2]
+    budget = caser_module.FOLD_IN_CELLS
     for older in ([4, 3, 5], [11, 3, 10]):
         monkeypatch.setattr(caser_module, "FOLD_IN_CELLS", 4 * model.n_items_)
         short = model._sequence_scores(np.array(recent))
         capped = model._sequence_scores(np.array(older + recent))
         np.testing.assert_allclose(capped, short, rtol=1e-5, atol=1e-6)
-        monkeypatch.setattr(caser_module, "FOLD_IN_CELLS", 1 << 24)
+        monkeypatch.setattr(caser_module, "FOLD_IN_CELLS", budget)
         full = model._sequence_scores(np.array(older + recent))
         assert not np.allclose(full, short, rtol=1e-5, atol=1e-6)
