@@ -60,6 +60,12 @@ as the uninterrupted fit would have gone on; "train_seconds" then sums the piece
 cut short by a stop is not counted) and "sittings" says how many runs it took. The folder is
 removed once the fit's lists are scored. The recforge side runs whole each time.
 
+--add-seeds: this run's seeds join the runs already recorded under the same key (same side,
+same --params / --peer-params, same --max-epochs) instead of replacing them, a seed run again
+replacing its old run, and the record is saved after every seed. So a peer's further seeds can
+be fitted one at a time, over several sittings with --resumable, and a finished seed is kept
+when a later one is stopped. Runs recorded with other parameters are refused.
+
 --latency: recforge's recommend_for_history for 50-item histories (the newest 50 train + valid
 items of each ML-100K user who has that many), on CPU, on a model of each pair trained for
 --latency-epochs epochs (latency does not depend on training): --latency-calls timed calls
@@ -393,6 +399,27 @@ def run_pair(pair: str, side: str, data: Data, args: argparse.Namespace, seed: i
 AVERAGED = ("hr@10", "ndcg@10", "valid_ndcg@10", "train_seconds", "epoch_seconds", "epochs_run")
 
 
+def recorded_runs(
+    recorded: dict[str, Any] | None, params: dict[str, Any], key: str
+) -> list[dict[str, Any]]:
+    """The runs of a `recorded` record (one seed's record, or `over_seeds`'s with its "runs");
+    raises ValueError when one was fitted with other parameters than `params`."""
+    kept = [] if not recorded else recorded.get("runs", [recorded])
+    for old in kept:
+        if old["params"] != params:
+            raise ValueError(
+                f"the record {key!r} holds seed {old['seed']} fitted with {old['params']}, "
+                f"not this run's {params}; run without --add-seeds to replace it"
+            )
+    return kept
+
+
+def joined_runs(kept: list[dict[str, Any]], runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`runs` joined to the `kept` ones, ordered by seed; a seed in both keeps its new run."""
+    new_seeds = {r["seed"] for r in runs}
+    return sorted([r for r in kept if r["seed"] not in new_seeds] + runs, key=lambda r: r["seed"])
+
+
 def over_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One record for several seeds: the AVERAGED figures are means over the runs (each run's
     own under "runs"), the rest are the first run's."""
@@ -593,6 +620,12 @@ def main() -> None:
         help="keep each RecBole fit resumable in benchmarks/.peer-state/ (a stopped run "
         "continues where it left off when run again)",
     )
+    parser.add_argument(
+        "--add-seeds",
+        action="store_true",
+        help="join this run's seeds to those recorded with the same settings, saving after "
+        "each seed (see the module docstring)",
+    )
     parser.add_argument("--latency", action="store_true", help="recommend_for_history latency")
     parser.add_argument("--latency-epochs", type=int, default=3)
     parser.add_argument("--latency-calls", type=int, default=2000)
@@ -671,7 +704,19 @@ def main() -> None:
         for pair in pairs if compare else []:
             assert data is not None
             for side in sides:
-                runs = []
+                given = args.params if side == "recforge" else args.peer_params
+                key = record_key(side, given.get(pair), args.max_epochs)
+                kept: list[dict[str, Any]] = []
+                if args.add_seeds:
+                    recorded = read_result("sequence").get("pairs", {}).get(pair, {}).get(key)
+                    params = (
+                        ours_params(pair, args) if side == "recforge" else peer_params(pair, args)
+                    )
+                    try:
+                        kept = recorded_runs(recorded, params, key)
+                    except ValueError as exc:
+                        sys.exit(f"{pair}: {exc}")
+                runs: list[dict[str, Any]] = []
                 for seed in args.seeds:
                     runs.append(run_pair(pair, side, data, args, seed))
                     last = runs[-1]
@@ -681,9 +726,12 @@ def main() -> None:
                         f"{last['epochs_run']}  {last['train_seconds']:.1f} s",
                         flush=True,
                     )
-                given = args.params if side == "recforge" else args.peer_params
-                key = record_key(side, given.get(pair), args.max_epochs)
-                done["pairs"].setdefault(pair, {})[key] = over_seeds(runs)
+                    if args.add_seeds:  # saved now: a later seed stopped does not lose this one
+                        done["pairs"].setdefault(pair, {})[key] = over_seeds(
+                            joined_runs(kept, runs)
+                        )
+                        save()
+                done["pairs"].setdefault(pair, {})[key] = over_seeds(joined_runs(kept, runs))
                 save()
         for pair in pairs if args.latency else []:
             assert data is not None
