@@ -7,7 +7,10 @@ item that follows it, so each item but a user's first is a target once per epoch
 the items before it in its window. With `stride` < max_len the windows overlap and only each
 window's last `stride` columns are scored, the columns before them read as context: every
 target then sees at least max_len - stride earlier items (where the user has them), as in
-training on every prefix, at max_len / stride times the work of an epoch. The loss is the
+training on every prefix, at max_len / stride times the work of an epoch. On ML-100K
+(leave-last-out, full ranking, means over seeds 0, 1, 2; benchmarks/bench_sequence.py,
+results/sequence.json) stride 10 raised HR@10 / NDCG@10 from 0.1891 / 0.1022 to 0.1990 /
+0.1060, at 2.5 times the training time (1,037 s against 415 s on 2 cores). The loss is the
 cross-entropy of the next item over all items (a full softmax, as RecBole's default) or over
 sampled negatives (`loss="sampled"`).
 
