@@ -54,6 +54,12 @@ class CaserNet(nn.Module):
         self.vertical = nn.Linear(max_len, vertical) if vertical else None
         heights = range(1, max_len + 1) if horizontal else range(0)
         self.horizontal = nn.ModuleList(nn.Conv1d(dim, horizontal, h) for h in heights)
+        # [L · horizontal, L]: 1 where a filter of height h at position p lies within the L
+        # items (p ≤ L - h), in the channel order of the filters; not saved (derived)
+        fits = torch.tensor([[p <= max_len - h for p in range(max_len)] for h in heights])
+        self.register_buffer(
+            "horizontal_fits", fits.repeat_interleave(horizontal, dim=0).float(), persistent=False
+        )
         self.dropout = nn.Dropout(dropout)
         self.hidden = nn.Linear(vertical * dim + horizontal * max_len, dim)
         self.output = nn.Embedding(n_items, 2 * dim)
@@ -75,9 +81,29 @@ class CaserNet(nn.Module):
         parts = []
         if self.vertical is not None:
             parts.append(self.vertical(channels).flatten(1))  # [B, d · vertical]
-        for conv in self.horizontal:
-            parts.append(torch.relu(conv(channels)).amax(dim=-1))  # [B, horizontal]
+        if len(self.horizontal):
+            parts.append(self.horizontal_features(channels))
         return torch.relu(self.hidden(self.dropout(torch.cat(parts, dim=1))))
+
+    def horizontal_features(self, channels: torch.Tensor) -> torch.Tensor:
+        """[B, L · horizontal] of channels [B, d, L]: each height's filters, ReLU, max-pooled
+        over the positions where they fit, heights in order. One convolution for all heights
+        (a call per height costs more than its arithmetic on windows this small): each h × d
+        filter is padded with zero rows to L × d, the items with L - 1 zero columns on the
+        right, and the positions where a height-h filter would overrun the L items are dropped
+        (ReLU's output is ≥ 0 and every height fits at position 0, so zeroing them leaves each
+        maximum as it was)."""
+        L = self.max_len
+        weight = torch.cat(
+            [
+                nn.functional.pad(conv.weight, (0, L - conv.weight.shape[-1]))
+                for conv in self.horizontal
+            ]
+        )  # [L · horizontal, d, L]
+        bias = torch.cat([conv.bias for conv in self.horizontal])
+        out = nn.functional.conv1d(nn.functional.pad(channels, (0, L - 1)), weight, bias)
+        fits = self.horizontal_fits.to(out.dtype)
+        return (torch.relu(out) * fits).amax(dim=-1)  # out: [B, L · horizontal, L]
 
     def user_embedding(self, users: torch.Tensor | None, batch: int) -> torch.Tensor:
         """P_u [B, d] of users [B]; for None the mean over users with training items (see the
