@@ -6,6 +6,8 @@ newest item in the last column (see `recforge.data.sequences`); L = max_len, fix
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -40,6 +42,7 @@ class CaserNet(nn.Module):
     """
 
     history: torch.Tensor
+    horizontal_fits: torch.Tensor
     bias_column = True  # see SequenceNet
 
     def __init__(
@@ -94,13 +97,11 @@ class CaserNet(nn.Module):
         (ReLU's output is ≥ 0 and every height fits at position 0, so zeroing them leaves each
         maximum as it was)."""
         L = self.max_len
+        convs = cast(list[nn.Conv1d], list(self.horizontal))  # heights 1 … L
         weight = torch.cat(
-            [
-                nn.functional.pad(conv.weight, (0, L - conv.weight.shape[-1]))
-                for conv in self.horizontal
-            ]
+            [nn.functional.pad(conv.weight, (0, L - int(conv.weight.shape[-1]))) for conv in convs]
         )  # [L · horizontal, d, L]
-        bias = torch.cat([conv.bias for conv in self.horizontal])
+        bias = torch.cat([cast(torch.Tensor, conv.bias) for conv in convs])
         out = nn.functional.conv1d(nn.functional.pad(channels, (0, L - 1)), weight, bias)
         fits = self.horizontal_fits.to(out.dtype)
         return (torch.relu(out) * fits).amax(dim=-1)  # out: [B, L · horizontal, L]
