@@ -69,7 +69,8 @@ when a later one is stopped. Runs recorded with other parameters are refused.
 --latency: recforge's recommend_for_history for 50-item histories (the newest 50 train + valid
 items of each ML-100K user who has that many), on CPU, on a model of each pair trained for
 --latency-epochs epochs (latency does not depend on training): --latency-calls timed calls
-after LATENCY_WARMUP untimed ones, p50 / p99 / mean in µs.
+after LATENCY_WARMUP untimed ones, p50 / p99 / mean in µs. A pair's --params apply here too,
+and such a record is kept beside the default one ("caser {"fold_in": 0}").
 
 --scale: SASRec on synthetic_interactions(138_493, 26_744, --interactions, timestamps=True)
 (MovieLens-20M's shape; benchmarks/bench_synthetic.py), one epoch with loss="sampled" (the
@@ -82,7 +83,7 @@ the data is built) and of the data generation, and on CUDA the peak allocated GP
         [--models sasrec,gru4rec,bert4rec,caser] [--peers-only | --ours-only] [--seeds 0] \
         [--device cpu] [--threads N] [--max-epochs 300] [--params JSON] [--peer-params JSON] \
         [--latency [--latency-epochs 3] [--latency-calls 2000]] \
-        [--scale [--interactions 20000000]] [--compare] [--resumable]
+        [--scale [--interactions 20000000]] [--compare] [--resumable] [--add-seeds]
 With --latency and/or --scale only those sections run, unless --compare is given too. A model
 recforge does not register yet is skipped with a message. Results: benchmarks/results/sequence.json
 (merged: a run of some models or sections keeps the others' figures).
@@ -736,7 +737,10 @@ def main() -> None:
         for pair in pairs if args.latency else []:
             assert data is not None
             record = latency(pair, data, args)
-            done["latency"][pair] = record
+            given = args.params.get(pair)  # a run with --params is kept beside the usual one
+            done["latency"][f"{pair} {json.dumps(given, sort_keys=True)}" if given else pair] = (
+                record
+            )
             save()
             print(
                 f"latency {pair:<9} p50 {record['p50_us']:.0f} µs p99 {record['p99_us']:.0f} µs",
