@@ -47,21 +47,22 @@ def test_the_convolutions_are_the_papers_2d_filters() -> None:
 
 def test_the_one_convolution_trains_each_height_as_its_own_would() -> None:
     """All heights run as one padded convolution: each height's weights get the gradient
-    that its own convolution would give them, and the saved state keeps a weight and a bias
-    per height (artifacts of either layout load into the other)."""
+    that its own convolution would give them, and the saved state still holds a weight and a
+    bias per height (so artifacts saved before still load)."""
     model = net(vertical=0, horizontal=3).train()
     channels = model.items(SEQ).transpose(1, 2).detach()  # [B, d, L]
     probe = torch.randn(SEQ.shape[0], 3 * MAX_LEN)
     (model.horizontal_features(channels) * probe).sum().backward()
-    batched = [conv.weight.grad.clone() for conv in model.horizontal]
+    batched = [(conv.weight.grad.clone(), conv.bias.grad.clone()) for conv in model.horizontal]
     model.zero_grad()
     per_height = torch.cat(
         [torch.relu(conv(channels)).amax(dim=-1) for conv in model.horizontal], dim=1
     )
     (per_height * probe).sum().backward()
-    for h, (conv, grad) in enumerate(zip(model.horizontal, batched, strict=True), start=1):
+    for h, (conv, (weight, bias)) in enumerate(zip(model.horizontal, batched, strict=True), 1):
         assert conv.weight.shape == (3, DIM, h)
-        torch.testing.assert_close(grad, conv.weight.grad)
+        torch.testing.assert_close(weight, conv.weight.grad)
+        torch.testing.assert_close(bias, conv.bias.grad)
     keys = set(model.state_dict())
     assert {f"horizontal.{h}.{part}" for h in range(MAX_LEN) for part in ("weight", "bias")} <= keys
     assert not any("fits" in key for key in keys)
