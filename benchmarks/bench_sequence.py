@@ -367,9 +367,10 @@ def peer_params(pair: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def record_key(side: str, params: dict[str, Any] | None, max_epochs: int) -> str:
-    """Where a record is kept: "recforge" / "peer"; a run with --params (--peer-params) for the
-    pair is "<side> <those params>", and " (max N epochs)" is added when --max-epochs caps the
-    run, so such runs are kept beside the usual records, not over them."""
+    """Where a record is kept: "recforge" / "peer" (latency: the pair); a run with --params
+    (--peer-params) for the pair is "<side> <those params>", and " (max N epochs)" is added
+    when --max-epochs caps the run, so such runs are kept beside the usual records, not over
+    them."""
     key = side
     if params:
         key = f"{side} {json.dumps(params, sort_keys=True)}"
@@ -727,20 +728,15 @@ def main() -> None:
                         f"{last['epochs_run']}  {last['train_seconds']:.1f} s",
                         flush=True,
                     )
+                    done["pairs"].setdefault(pair, {})[key] = over_seeds(joined_runs(kept, runs))
                     if args.add_seeds:  # saved now: a later seed stopped does not lose this one
-                        done["pairs"].setdefault(pair, {})[key] = over_seeds(
-                            joined_runs(kept, runs)
-                        )
                         save()
-                done["pairs"].setdefault(pair, {})[key] = over_seeds(joined_runs(kept, runs))
                 save()
         for pair in pairs if args.latency else []:
             assert data is not None
             record = latency(pair, data, args)
-            given = args.params.get(pair)  # a run with --params is kept beside the usual one
-            done["latency"][f"{pair} {json.dumps(given, sort_keys=True)}" if given else pair] = (
-                record
-            )
+            # a run with --params is kept beside the usual one, as the comparison's records are
+            done["latency"][record_key(pair, args.params.get(pair), MAX_EPOCHS)] = record
             save()
             print(
                 f"latency {pair:<9} p50 {record['p50_us']:.0f} µs p99 {record['p99_us']:.0f} µs",
