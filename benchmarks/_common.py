@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,36 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
     return path
+
+
+def over_seeds(runs: list[dict[str, Any]], spread: str) -> dict[str, Any]:
+    """One record for the runs of several seeds (a single run is returned as it is).
+
+    A field equal in every run keeps its value. Every other figure that is a number in every
+    run is the mean over the runs; one missing or null in any run makes it null (a mean of
+    some seeds would pass for all of them). `spread` (a figure's name) also gets its sample
+    standard deviation as f"{spread}_std". "when" is the latest run's; other fields (names,
+    parameters) are the first run's; per-run lists (valid curves) and "seed" stay in the runs,
+    which the record keeps under "runs", their seeds under "seeds".
+    """
+    if len(runs) == 1:
+        return runs[0]
+    record: dict[str, Any] = {}
+    for key, first in runs[0].items():
+        if key in ("seed", "runs", "seeds") or isinstance(first, list):
+            continue
+        values = [r.get(key) for r in runs]
+        if all(v == first for v in values):
+            record[key] = first
+        elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            record[key] = statistics.fmean(values)
+        elif first is None or (isinstance(first, int | float) and not isinstance(first, bool)):
+            record[key] = None
+        else:
+            record[key] = first
+    if "when" in record:
+        record["when"] = max(r["when"] for r in runs)
+    record[f"{spread}_std"] = statistics.stdev(r[spread] for r in runs)
+    record["seeds"] = [r["seed"] for r in runs]
+    record["runs"] = runs
+    return record

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import RESULTS, read_result, write_result
+from _common import RESULTS, over_seeds, read_result, write_result
 from bench_ranking import implicit_feedback, ndcg, test_users, write_pairs
 from peers import HERE, peer_python
 from recforge.data import Interactions, user_split
@@ -252,24 +252,6 @@ def run_pair(
     }
 
 
-AVERAGED = ("test_ndcg@10", "valid_ndcg@10", "select_seconds", "refit_seconds", "samples_per_s")
-
-
-def over_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One record for several seeds: the AVERAGED figures are means over the runs (each run's
-    own under "runs"), the rest are the first run's."""
-    if len(runs) == 1:
-        return runs[0]
-    record = {k: v for k, v in runs[0].items() if k not in ("valid_curve", "seed")}
-    for key in AVERAGED:
-        values = [r[key] for r in runs if r[key] is not None]
-        record[key] = float(np.mean(values)) if values else None
-    record["test_ndcg@10_std"] = float(np.std([r["test_ndcg@10"] for r in runs], ddof=1))
-    record["seeds"] = [r["seed"] for r in runs]
-    record["runs"] = runs
-    return record
-
-
 def throughput(
     name: str, side: str, data: dict[str, Any], tmp: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -395,7 +377,7 @@ def main() -> None:
                     runs.append(run_pair(pair, side, data, tmp, args, seed))
                     print(f"{pair:<9} {side:<8} seed {seed}: NDCG@10 test "
                           f"{runs[-1]['test_ndcg@10']:.4f}", flush=True)  # fmt: skip
-                record = over_seeds(runs)
+                record = over_seeds(runs, "test_ndcg@10")
                 done["pairs"].setdefault(pair, {})[record_key(pair, side, args)] = record
                 save()
                 print(

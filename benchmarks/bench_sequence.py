@@ -106,7 +106,14 @@ from typing import Any
 
 import numpy as np
 
-from _common import RESULTS, current_rss_mb, peak_rss_mb, read_result, write_result
+from _common import (
+    RESULTS,
+    current_rss_mb,
+    over_seeds,
+    peak_rss_mb,
+    read_result,
+    write_result,
+)
 from bench_ranking import implicit_feedback
 from peers import HERE, peer_python
 from recforge.data import Interactions, concat, leave_last_out
@@ -398,9 +405,6 @@ def run_pair(pair: str, side: str, data: Data, args: argparse.Namespace, seed: i
     }
 
 
-AVERAGED = ("hr@10", "ndcg@10", "valid_ndcg@10", "train_seconds", "epoch_seconds", "epochs_run")
-
-
 def recorded_runs(
     recorded: dict[str, Any] | None, params: dict[str, Any], key: str
 ) -> list[dict[str, Any]]:
@@ -420,20 +424,6 @@ def joined_runs(kept: list[dict[str, Any]], runs: list[dict[str, Any]]) -> list[
     """`runs` joined to the `kept` ones, ordered by seed; a seed in both keeps its new run."""
     new_seeds = {r["seed"] for r in runs}
     return sorted([r for r in kept if r["seed"] not in new_seeds] + runs, key=lambda r: r["seed"])
-
-
-def over_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One record for several seeds: the AVERAGED figures are means over the runs (each run's
-    own under "runs"), the rest are the first run's."""
-    if len(runs) == 1:
-        return runs[0]
-    record = {k: v for k, v in runs[0].items() if k not in ("valid_curve", "seed")}
-    for key in AVERAGED:
-        record[key] = float(np.mean([r[key] for r in runs]))
-    record["ndcg@10_std"] = float(np.std([r["ndcg@10"] for r in runs], ddof=1))
-    record["seeds"] = [r["seed"] for r in runs]
-    record["runs"] = runs
-    return record
 
 
 # ---------------------------------------------------------------------- latency
@@ -728,7 +718,9 @@ def main() -> None:
                         f"{last['epochs_run']}  {last['train_seconds']:.1f} s",
                         flush=True,
                     )
-                    done["pairs"].setdefault(pair, {})[key] = over_seeds(joined_runs(kept, runs))
+                    done["pairs"].setdefault(pair, {})[key] = over_seeds(
+                        joined_runs(kept, runs), "ndcg@10"
+                    )
                     if args.add_seeds:  # saved now: a later seed stopped does not lose this one
                         save()
                 save()
