@@ -138,20 +138,21 @@ def data_info(
     duplicates: DuplicatesOpt = "last",
     on_bad_lines: BadLinesOpt = "error",
 ) -> None:
-    """Users, items, interactions, sparsity, the rating histogram and the time span."""
+    """Users (or sessions), items, interactions, sparsity, the rating histogram, time span."""
     data = _read(source, fmt, columns, sep, header, duplicates, on_bad_lines)
     stats = data.stats().as_dict()
     if as_json:
         typer.echo(json.dumps({"source": source, **stats}))
         return
     typer.echo(f"source         {source}")
-    typer.echo(f"users          {stats['users']:,}")
+    rows = f"{stats['rows']}s"  # "users", or "sessions" for a session log
+    typer.echo(f"{rows:<15}{stats['users']:,}")
     typer.echo(f"items          {stats['items']:,}")
     kind = "explicit" if stats["explicit"] else "implicit"
     typer.echo(f"interactions   {stats['interactions']:,} ({kind})")
     typer.echo(f"sparsity       {stats['sparsity']:.4%}")
     per_user, per_item = stats["interactions_per_user"], stats["interactions_per_item"]
-    for label, degree in (("per user", per_user), ("per item", per_item)):
+    for label, degree in ((f"per {stats['rows']}", per_user), ("per item", per_item)):
         typer.echo(
             f"{label:<15}min {degree['min']:g}  median {degree['median']:g}  max {degree['max']:g}"
         )
@@ -366,7 +367,8 @@ def train(
     path = estimator.save(out / "model", items=shown, ratings=train_data)
     typer.echo(
         f"trained {model} on {train_data.nnz:,} interactions "
-        f"({train_data.n_users:,} users × {train_data.n_items:,} items) in {seconds:.2f}s → {path}"
+        f"({train_data.n_users:,} {train_data.rows}s × {train_data.n_items:,} items) "
+        f"in {seconds:.2f}s → {path}"
     )
 
 

@@ -95,6 +95,34 @@ def test_data_info_table(capsys: pytest.CaptureFixture[str], ratings_file: Path)
     assert "time span" in out
 
 
+def test_a_session_log_is_counted_in_sessions(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """info and train name a session log's rows sessions, not users."""
+    path = tmp_path / "clicks.csv"
+    path.write_text("session_id,timestamp,item_id\ns1,1,a\ns1,2,b\ns2,3,a\ns3,4,c\n")
+    code, out, _ = run(capsys, "data", "info", str(path))
+    assert code == 0
+    lines = out.splitlines()
+    assert "sessions       3" in lines and not any(line.startswith("users") for line in lines)
+    assert any(line.startswith("per session") for line in lines)
+    code, out, _ = run(capsys, "data", "info", str(path), "--json")
+    assert (json.loads(out)["rows"], json.loads(out)["users"]) == ("session", 3)
+    code, out, _ = run(
+        capsys, "train", "--data", str(path), "--model", "popularity", "--out", str(tmp_path / "m")
+    )
+    assert code == 0
+    assert "(3 sessions × 3 items)" in out
+    code, out, _ = run(
+        capsys, "split", str(path), "--out", str(tmp_path / "s"), "--method", "leave-last-out"
+    )
+    assert code == 0
+    assert "(1 test sessions)" in out and "2 sessions had too few interactions" in out
+    assert json.loads((tmp_path / "s" / "split.json").read_text())["rows"] == "session"
+    code, out, _ = run(capsys, "data", "info", str(tmp_path / "s" / "train.tsv"), "--json")
+    assert json.loads(out)["rows"] == "session"
+
+
 def test_missing_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "data", "info", str(tmp_path / "nope.csv"))
     assert_one_line_error(code, err, "nope.csv")

@@ -334,6 +334,42 @@ def test_concat_later_part_wins_and_is_counted(tiny_explicit: Interactions) -> N
         concat([x, Interactions.from_arrays(["u1"], ["i1"], [1.0], [0])])
 
 
+def test_a_session_log_stays_one_through_every_derived_dataset() -> None:
+    """rows="session" survives subset, compact, filter, restrict, binarize, concat and the
+    splits, names the rows in repr and stats, and cannot be mixed with a log of users."""
+    from recforge.data.split import leave_last_out, time_split
+
+    log = Interactions.from_arrays(
+        ["s1", "s1", "s1", "s2", "s2", "s3"],
+        ["a", "b", "c", "a", "c", "b"],
+        [1.0, 2.0, 1.0, 3.0, 1.0, 2.0],
+        [1, 2, 3, 4, 5, 6],
+        explicit=True,
+        rows="session",
+    )
+    half = log.subset(np.arange(log.nnz) % 2 == 0)
+    derived = [
+        half,
+        half.compact(),
+        log.filter(min_item_interactions=2),
+        log.restrict(IdMap(["s1", "s2"]), log.item_ids)[0],
+        log.restrict(log.user_ids, log.item_ids)[0],
+        log.binarize(2.0),
+        concat([half, log.subset(np.arange(log.nnz) % 2 == 1)]),
+    ]
+    for split in (leave_last_out(log, test=1, valid=1), time_split(log, test_from=5)):
+        derived += [split.train, split.test, split.train_valid()]
+    assert [d.rows for d in derived] == ["session"] * len(derived)
+    assert repr(log).startswith("Interactions(3 sessions × 3 items")
+    assert log.stats().as_dict()["rows"] == "session"
+    users = Interactions(log.matrix, log.user_ids, log.item_ids, log.timestamps, True)
+    assert users.rows == "user" and users.stats().rows == "user"
+    with pytest.raises(DataError, match="cannot mix a log of sessions with one of users"):
+        concat([log, users])
+    with pytest.raises(ParameterError, match="'rows' parameter must be one of user, session"):
+        Interactions.from_arrays(["s1"], ["a"], rows="visits")
+
+
 # ---------------------------------------------------------------------- stats
 def test_stats_known_answer(tiny_explicit: Interactions) -> None:
     s = tiny_explicit.stats()

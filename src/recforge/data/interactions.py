@@ -20,6 +20,7 @@ __all__ = ["DUPLICATE_POLICIES", "Histories", "InteractionStats", "Interactions"
 
 DuplicatePolicy = Literal["last", "first", "sum", "mean", "error"]
 DUPLICATE_POLICIES: tuple[str, ...] = ("last", "first", "sum", "mean", "error")
+ROW_KINDS: tuple[str, ...] = ("user", "session")  # what a row of the matrix is
 
 
 class Histories(NamedTuple):
@@ -45,7 +46,8 @@ class InteractionStats:
     rating_histogram maps each rating (as text, e.g. "4" or "3.5") to its count, or value bins
     "[lo, hi)" when there are more than 20 distinct values; it is empty for implicit data.
     time_min / time_max are epoch seconds (None without timestamps). user_degree / item_degree
-    hold min, median, mean and max interactions per user / item.
+    hold min, median, mean and max interactions per user / item. rows: "user", or "session"
+    for a session log (then n_users counts sessions).
     """
 
     n_users: int
@@ -58,6 +60,7 @@ class InteractionStats:
     time_max: int | None
     user_degree: dict[str, float]
     item_degree: dict[str, float]
+    rows: str = "user"
 
     @property
     def sparsity(self) -> float:
@@ -79,6 +82,7 @@ class InteractionStats:
             return None if t is None else datetime.fromtimestamp(t, UTC).isoformat()
 
         return {
+            "rows": self.rows,
             "users": self.n_users,
             "items": self.n_items,
             "interactions": self.n_interactions,
@@ -103,6 +107,8 @@ class Interactions:
     user_ids, item_ids: raw id ↔ index maps (indices are rows / columns of `matrix`).
     timestamps: int64 [nnz] aligned with `matrix.data` (seconds since the epoch), or None.
     explicit: True when values are ratings, False when they are implicit weights.
+    rows: what a row is: "user", or "session" for a session log (read with a session column),
+        whose sessions stand in for users everywhere; it names the rows in summaries.
 
     "CSR order" below means the order of `matrix.data`: by user index, then item index.
     Build one with `from_arrays`, `from_dataframe`, `from_indices` or a loader in `recforge.data`;
@@ -114,8 +120,10 @@ class Interactions:
     item_ids: IdMap
     timestamps: np.ndarray | None = None
     explicit: bool = False
+    rows: str = "user"
 
     def __post_init__(self) -> None:
+        _check_rows(self.rows)
         m = self.matrix
         if not sp.issparse(m):
             raise DataError(
@@ -162,6 +170,7 @@ class Interactions:
         user_ids: IdMap | None = None,
         item_ids: IdMap | None = None,
         source: str = "arrays",
+        rows: str = "user",
     ) -> Interactions:
         """Build from raw-id arrays (ints or strings) of equal length n.
 
@@ -174,6 +183,7 @@ class Interactions:
             (keeping the latest timestamp), "error" refuses. Merged rows are counted in a
             DataWarning.
         source: names the input in error messages (a file name, "DataFrame", …).
+        rows: "user", or "session" when `users` are session ids (a session log).
         """
         n = _check_same_length(
             source, users=users, items=items, values=values, timestamps=timestamps
@@ -198,6 +208,7 @@ class Interactions:
             explicit=values is not None if explicit is None else explicit,
             duplicates=duplicates,
             source=source,
+            rows=rows,
         )
 
     @classmethod
@@ -211,11 +222,13 @@ class Interactions:
         timestamp: str | None = None,
         explicit: bool | None = None,
         duplicates: DuplicatePolicy = "last",
+        rows: str = "user",
     ) -> Interactions:
         """Build from a pandas / polars DataFrame or a pyarrow Table by column names.
 
         rating: a ratings (or weights, with explicit=False) column; None gives weight 1.0.
         timestamp: epoch seconds, datetimes (tz-aware ones are taken in UTC) or ISO strings.
+        rows: "session" when the `user` column holds session ids (a session log).
         """
         names = getattr(df, "column_names", None) or getattr(df, "columns", None)
         if names is None:
@@ -238,6 +251,7 @@ class Interactions:
             explicit=explicit,
             duplicates=duplicates,
             source="DataFrame",
+            rows=rows,
         )
 
     @classmethod
@@ -267,13 +281,14 @@ class Interactions:
 
         values [n] (None: 1.0) and timestamps [n] (or None) as in `from_arrays`; so is
         `duplicates`. n may be 0 (an empty matrix over the given id maps). rows: what the
-        users are, "user" or "session" (a session log), for the messages about repeats.
+        users are, "user" or "session" (a session log), kept as the `rows` field.
         """
         if duplicates not in DUPLICATE_POLICIES:
             raise ParameterError(
                 f"The 'duplicates' parameter must be one of {', '.join(DUPLICATE_POLICIES)}. "
                 f"Got {duplicates!r} instead."
             )
+        _check_rows(rows)
         _check_same_length(source, users=users, items=items, values=values, timestamps=timestamps)
         u = _as_index(users, "user", source)
         i = _as_index(items, "item", source)
@@ -294,7 +309,7 @@ class Interactions:
             perm = matrix.data
             matrix.data = vals[perm]
             ts_out = None if ts is None else ts[perm]
-        return cls(matrix, user_ids, item_ids, ts_out, bool(explicit))
+        return cls(matrix, user_ids, item_ids, ts_out, bool(explicit), rows)
 
     # ------------------------------------------------------------------ basic views
     @property
@@ -319,7 +334,7 @@ class Interactions:
         kind = "explicit" if self.explicit else "implicit"
         ts = ", timestamps" if self.timestamps is not None else ""
         return (
-            f"Interactions({self.n_users} users × {self.n_items} items, "
+            f"Interactions({self.n_users} {self.rows}s × {self.n_items} items, "
             f"{self.nnz} {kind} interactions{ts})"
         )
 
@@ -383,14 +398,15 @@ class Interactions:
         return Histories(indptr, items[order], self.timestamps[order])
 
     def to_dataframe(self, *, raw_ids: bool = True) -> Any:
-        """A pandas DataFrame with columns user, item, rating|weight[, timestamp] (CSR order)."""
+        """A pandas DataFrame with columns user (session for a session log), item,
+        rating|weight[, timestamp], in CSR order."""
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("to_dataframe needs pandas: pip install 'recforge[pandas]'") from exc
         rows, items, values = self.coo()
         data: dict[str, Any] = {
-            "user": self.user_ids.to_raw(rows) if raw_ids else rows,
+            self.rows: self.user_ids.to_raw(rows) if raw_ids else rows,
             "item": self.item_ids.to_raw(items) if raw_ids else items,
             "rating" if self.explicit else "weight": values,
         }
@@ -414,7 +430,7 @@ class Interactions:
         matrix = sp.csr_array((m.data[mask], m.indices[mask], indptr), shape=m.shape)
         matrix.has_canonical_format = True
         ts = None if self.timestamps is None else self.timestamps[mask]
-        return Interactions(matrix, self.user_ids, self.item_ids, ts, self.explicit)
+        return Interactions(matrix, self.user_ids, self.item_ids, ts, self.explicit, self.rows)
 
     def compact(self) -> Interactions:
         """Drop users and items with no interactions and re-index (new, smaller id maps)."""
@@ -437,6 +453,7 @@ class Interactions:
             IdMap(self.item_ids.raw_ids[keep_i]),
             self.timestamps,
             self.explicit,
+            self.rows,
         )
 
     def filter(
@@ -472,13 +489,17 @@ class Interactions:
         if not self.explicit:
             raise DataError("binarize needs explicit ratings; these interactions are implicit")
         kept = self.subset(self.matrix.data >= t)
-        return Interactions(kept.binary(), self.user_ids, self.item_ids, kept.timestamps, False)
+        return Interactions(
+            kept.binary(), self.user_ids, self.item_ids, kept.timestamps, False, self.rows
+        )
 
     def restrict(self, user_ids: IdMap, item_ids: IdMap) -> tuple[Interactions, int]:
         """Re-express these interactions in other id maps, dropping pairs whose user or item is
         unknown there. Returns (interactions, number of dropped pairs); callers report the count."""
         if user_ids == self.user_ids and item_ids == self.item_ids:
-            same = Interactions(self.matrix, user_ids, item_ids, self.timestamps, self.explicit)
+            same = Interactions(
+                self.matrix, user_ids, item_ids, self.timestamps, self.explicit, self.rows
+            )
             return same, 0
         rows, items, values = self.coo()
         u = user_ids.to_index(self.user_ids.raw_ids, missing="mask")[rows]
@@ -494,6 +515,7 @@ class Interactions:
             user_ids=user_ids,
             item_ids=item_ids,
             explicit=self.explicit,
+            rows=self.rows,
         )
         return out, dropped
 
@@ -520,6 +542,7 @@ class Interactions:
             time_max=None if ts is None or ts.size == 0 else int(ts.max()),
             user_degree=_degree(self.user_counts()),
             item_degree=_degree(self.item_counts()),
+            rows=self.rows,
         )
 
 
@@ -542,6 +565,11 @@ def concat(parts: Sequence[Interactions]) -> Interactions:
             raise DataError("concat cannot mix explicit ratings with implicit weights")
         if (p.timestamps is None) != (first.timestamps is None):
             raise DataError("concat cannot mix interactions with and without timestamps")
+        if p.rows != first.rows:
+            raise DataError(
+                f"concat cannot mix a log of {first.rows}s with one of {p.rows}s; read both "
+                "with the same column roles"
+            )
     if len(parts) == 1:
         return first
     vals = np.concatenate([p.matrix.data for p in parts])
@@ -577,12 +605,18 @@ def concat(parts: Sequence[Interactions]) -> Interactions:
         perm = keep[perm_kept]
     matrix = sp.csr_array((vals[perm], matrix.indices, matrix.indptr), shape=matrix.shape)
     matrix.has_canonical_format = True
-    return Interactions(
-        matrix, first.user_ids, first.item_ids, None if ts is None else ts[perm], first.explicit
-    )
+    ts_out = None if ts is None else ts[perm]
+    return Interactions(matrix, first.user_ids, first.item_ids, ts_out, first.explicit, first.rows)
 
 
 # ---------------------------------------------------------------------- helpers
+def _check_rows(rows: str) -> None:
+    if rows not in ROW_KINDS:
+        raise ParameterError(
+            f"The 'rows' parameter must be one of {', '.join(ROW_KINDS)}. Got {rows!r} instead."
+        )
+
+
 def _fmt(v: float) -> str:
     return f"{float(v):g}"
 

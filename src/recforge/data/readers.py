@@ -174,7 +174,8 @@ def read_interactions(
 
 
 def write_interactions(data: Interactions, path: str | Path, *, sep: str = "\t") -> Path:
-    """Write raw ids, values and timestamps with a header (user, item, rating|weight[, timestamp]).
+    """Write raw ids, values and timestamps with a header (user, item, rating|weight[, timestamp];
+    session instead of user for a session log).
 
     A .parquet suffix writes Parquet; anything else a text file with `sep` (default tab).
     `read_interactions` reads the file back to equal Interactions.
@@ -182,7 +183,7 @@ def write_interactions(data: Interactions, path: str | Path, *, sep: str = "\t")
     path = Path(path)
     u, i, v = data.coo()
     columns: dict[str, Any] = {
-        "user": data.user_ids.to_raw(u),
+        data.rows: data.user_ids.to_raw(u),
         "item": data.item_ids.to_raw(i),
         "rating" if data.explicit else "weight": np.asarray(v, dtype=np.float32),
     }

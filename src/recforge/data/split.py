@@ -64,6 +64,7 @@ class SplitReport:
     train / valid / test: interactions per part (valid is None when there is no valid part).
     test_users: users with at least one test interaction.
     users_kept_in_train: users with interactions who were too few to split and stay in train.
+    rows: "user", or "session" for a session log (the users above are then sessions).
     """
 
     method: str
@@ -74,6 +75,7 @@ class SplitReport:
     test_cold: ColdStart
     valid_cold: ColdStart | None
     users_kept_in_train: int
+    rows: str = "user"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready report."""
@@ -86,28 +88,29 @@ class SplitReport:
             "test_cold": self.test_cold.as_dict(),
             "valid_cold": None if self.valid_cold is None else self.valid_cold.as_dict(),
             "users_kept_in_train": self.users_kept_in_train,
+            "rows": self.rows,
         }
 
     def __str__(self) -> str:
         valid = "" if self.valid is None else f", valid {self.valid:,}"
-        cold = self.test_cold
+        cold, rows = self.test_cold, self.rows
         lines = [
             f"{self.method} split: train {self.train:,}{valid}, test {self.test:,} interactions "
-            f"({self.test_users:,} test users)",
-            f"test users unseen in train: {cold.users:,} ({cold.user_interactions:,} "
+            f"({self.test_users:,} test {rows}s)",
+            f"test {rows}s unseen in train: {cold.users:,} ({cold.user_interactions:,} "
             f"interactions); test items unseen in train: {cold.items:,} "
             f"({cold.item_interactions:,} interactions)",
         ]
         if self.valid_cold is not None:
             vc = self.valid_cold
             lines.append(
-                f"valid users unseen in train: {vc.users:,} ({vc.user_interactions:,} "
+                f"valid {rows}s unseen in train: {vc.users:,} ({vc.user_interactions:,} "
                 f"interactions); valid items unseen in train: {vc.items:,} "
                 f"({vc.item_interactions:,} interactions)"
             )
         if self.users_kept_in_train:
             lines.append(
-                f"{self.users_kept_in_train:,} users had too few interactions to split "
+                f"{self.users_kept_in_train:,} {rows}s had too few interactions to split "
                 f"and stay wholly in train"
             )
         return "\n".join(lines)
@@ -148,6 +151,7 @@ class Split:
             test_cold=_cold(train_u, train_i, self.test),
             valid_cold=None if self.valid is None else _cold(train_u, train_i, self.valid),
             users_kept_in_train=self.users_kept_in_train,
+            rows=self.train.rows,
         )
 
     def train_valid(self) -> Interactions:
