@@ -417,26 +417,55 @@ def _data_warning() -> type[Warning]:
 
 
 # --------------------------------------------------------------------------- recommend / predict
-@app.command(epilog="Example: recforge recommend runs/bias --users all -k 10 --out recs.tsv")
+@app.command(
+    epilog="Examples: recforge recommend runs/bias --users all -k 10 --out recs.tsv; "
+    "recforge recommend runs/gru4rec --sessions new_clicks.csv --out next.tsv"
+)
 def recommend(
     model_dir: Annotated[Path, typer.Argument(help="Directory written by 'recforge train'.")],
     out: Annotated[Path, typer.Option("--out", help="Output file: user<TAB>item1,item2,…")],
     users: Annotated[
         str, typer.Option("--users", help="'all', or a file with one raw user id per line.")
     ] = "all",
+    sessions: Annotated[
+        Path | None,
+        typer.Option(
+            "--sessions",
+            help="Instead of known users: an interactions file of new sessions (or users), "
+            "read like 'train' reads its data; each one's items, oldest first, are its history, "
+            "left out of its list (models that can score a history: see 'recforge models').",
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="Items per user.")] = 10,
     include_seen: Annotated[
         bool, typer.Option("--include-seen", help="Do not filter out items the user has seen.")
     ] = False,
     batch_size: Annotated[int, typer.Option(help="Users scored per batch.")] = 1024,
+    fmt: FormatOpt = None,
+    columns: ColumnsOpt = None,
+    sep: SepOpt = None,
+    header: HeaderOpt = None,
+    on_bad_lines: BadLinesOpt = "error",
 ) -> None:
-    """Top-K recommendations for known users, best first, seen items filtered out."""
+    """Top-K recommendations for known users, or for the new sessions of a file, best first,
+    seen items filtered out."""
     import numpy as np
 
     from recforge import load
 
     if k < 1:
         raise ParameterError(f"The 'k' parameter of recommend must be an int ≥ 1. Got {k} instead.")
+    if sessions is not None:
+        if users != "all" or include_seen:
+            raise ParameterError(
+                "--sessions recommends for the file's sessions, their own items left out; "
+                "drop --users and --include-seen, or drop --sessions"
+            )
+        model = load(model_dir)
+        read = _read(str(sessions), fmt, columns, sep, header, "last", on_bad_lines)
+        written = _recommend_sessions(model, read, sessions, out, k)
+        typer.echo(f"wrote top-{k} lists for {written:,} {read.rows}s to {out}")
+        return
     model = load(model_dir)
     if users == "all":
         user_idx = np.arange(model.n_users_, dtype=np.int64)
@@ -460,6 +489,54 @@ def recommend(
                 fh.write(f"{user}\t{','.join(str(i) for i in items)}\n")
                 written += 1
     typer.echo(f"wrote top-{k} lists for {written:,} users to {out}")
+
+
+def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) -> int:
+    """Write row<TAB>item1,… for every row (session) of `data` from
+    model.recommend_for_history(its items the model knows, oldest first); returns the count.
+    Unknown items are left out of the histories, and rows with no known item out of the file,
+    each counted in a warning."""
+    import numpy as np
+
+    from recforge.errors import UnsupportedOperationError
+
+    if not model.supports_history:
+        raise UnsupportedOperationError(
+            f"{type(model).__name__} cannot score a new session's items; --sessions needs a "
+            "model with supports_history (sequence models, item-KNN, EASE, autoencoders)"
+        )
+    known = model.item_ids_.to_index(data.item_ids.raw_ids, missing="mask")
+    histories = data.histories()
+    unknown = int(np.count_nonzero(known[histories.items] < 0))
+    rows = data.rows
+    skipped: list[str] = []
+    written = 0
+    with open(out, "w", encoding="utf-8") as fh:
+        for row, raw in enumerate(data.user_ids.raw_ids):
+            items = known[histories.of(row)]
+            items = items[items >= 0]
+            if items.size == 0:
+                skipped.append(str(raw))
+                continue
+            ids, _ = model.recommend_for_history(items, k=k)
+            top = model.item_ids_.to_raw(ids[0][ids[0] >= 0])
+            fh.write(f"{raw}\t{','.join(str(i) for i in top)}\n")
+            written += 1
+    if unknown:
+        warnings.warn(
+            f"{source}: {unknown} of {histories.items.size} interactions are with items the "
+            "model does not know and are left out of their histories",
+            _data_warning(),
+            stacklevel=1,
+        )
+    if skipped:
+        warnings.warn(
+            f"{source}: {rows}s without an item the model knows get no list: {len(skipped)} "
+            f"(the first: {skipped[0]!r}); retrain with their items to serve them",
+            _data_warning(),
+            stacklevel=1,
+        )
+    return written
 
 
 @app.command(epilog="Example: recforge predict runs/bias --pairs pairs.tsv --out predictions.tsv")

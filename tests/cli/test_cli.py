@@ -104,7 +104,8 @@ def test_a_session_log_is_counted_in_sessions(
     code, out, _ = run(capsys, "data", "info", str(path))
     assert code == 0
     lines = out.splitlines()
-    assert "sessions       3" in lines and not any(line.startswith("users") for line in lines)
+    assert "sessions       3" in lines
+    assert not any(line.startswith("users") for line in lines)
     assert any(line.startswith("per session") for line in lines)
     code, out, _ = run(capsys, "data", "info", str(path), "--json")
     assert (json.loads(out)["rows"], json.loads(out)["users"]) == ("session", 3)
@@ -117,7 +118,8 @@ def test_a_session_log_is_counted_in_sessions(
         capsys, "split", str(path), "--out", str(tmp_path / "s"), "--method", "leave-last-out"
     )
     assert code == 0
-    assert "(1 test sessions)" in out and "2 sessions had too few interactions" in out
+    assert "(1 test sessions)" in out
+    assert "2 sessions had too few interactions" in out
     assert json.loads((tmp_path / "s" / "split.json").read_text())["rows"] == "session"
     code, out, _ = run(capsys, "data", "info", str(tmp_path / "s" / "train.tsv"), "--json")
     assert json.loads(out)["rows"] == "session"
@@ -290,6 +292,54 @@ def test_recommend_unknown_user_is_one_line(
         capsys, "recommend", str(run_dir), "--users", str(users), "--out", str(tmp_path / "r.tsv")
     )
     assert_one_line_error(code, err, "users.txt:2", "stranger")
+
+
+def test_recommend_for_new_sessions_from_a_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--sessions: each new session's lists are the model's recommend_for_history of its known
+    items in time order; unknown items and item-less sessions are counted in warnings."""
+    from recforge import load
+
+    clicks = ["session_id,timestamp,item_id"]
+    for s in range(40):
+        clicks += [f"s{s},{t},i{(s + 2 * t) % 15}" for t in range(5)]
+    (tmp_path / "clicks.csv").write_text("\n".join(clicks) + "\n")
+    run_dir = tmp_path / "gru"
+    code, _, err = run(
+        capsys, "train", "--data", str(tmp_path / "clicks.csv"), "--model", "gru4rec",
+        "--param", "epochs=2", "--out", str(run_dir),
+    )  # fmt: skip
+    assert code == 0, err
+    new = tmp_path / "new.csv"
+    new.write_text("session_id,timestamp,item_id\nb,9,i4\nb,2,i7\nb,5,zz\na,1,i3\nc,1,nope\n")
+    out = tmp_path / "next.tsv"
+    code, stdout, err = run(
+        capsys, "recommend", str(run_dir), "--sessions", str(new), "-k", "4", "--out", str(out)
+    )
+    assert code == 0, err
+    assert "wrote top-4 lists for 2 sessions" in stdout
+    assert "2 of 5 interactions are with items the model does not know" in err
+    assert "get no list: 1 (the first: 'c')" in err
+    model = load(run_dir / "model")
+    lines = dict(line.split("\t") for line in out.read_text().splitlines())
+    for session, history in (("b", ["i7", "i4"]), ("a", ["i3"])):  # b's clicks by time
+        ids, _ = model.recommend_for_history(model.item_ids_.to_index(history), k=4)
+        assert lines.pop(session).split(",") == [str(i) for i in model.item_ids_.to_raw(ids[0])]
+    assert lines == {}
+    code, _, err = run(
+        capsys, "recommend", str(run_dir), "--sessions", str(new), "--include-seen",
+        "--out", str(out),
+    )  # fmt: skip
+    assert_one_line_error(code, err, "drop --users and --include-seen")
+    code, _, err = run(
+        capsys, "train", "--data", str(tmp_path / "clicks.csv"), "--model", "popularity",
+        "--out", str(tmp_path / "pop"),
+    )  # fmt: skip
+    code, _, err = run(
+        capsys, "recommend", str(tmp_path / "pop"), "--sessions", str(new), "--out", str(out)
+    )
+    assert_one_line_error(code, err, "--sessions needs a model with supports_history")
 
 
 def test_console_script_prints_no_traceback(tmp_path: Path) -> None:

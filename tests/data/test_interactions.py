@@ -363,7 +363,8 @@ def test_a_session_log_stays_one_through_every_derived_dataset() -> None:
     assert repr(log).startswith("Interactions(3 sessions × 3 items")
     assert log.stats().as_dict()["rows"] == "session"
     users = Interactions(log.matrix, log.user_ids, log.item_ids, log.timestamps, True)
-    assert users.rows == "user" and users.stats().rows == "user"
+    assert users.rows == "user"
+    assert users.stats().rows == "user"
     with pytest.raises(DataError, match="cannot mix a log of sessions with one of users"):
         concat([log, users])
     with pytest.raises(ParameterError, match="'rows' parameter must be one of user, session"):

@@ -86,13 +86,15 @@ def test_a_session_column_replaces_the_user(tmp_path: Path) -> None:
         s1 = int(data.user_ids.to_index(["s1"])[0])
         row = history.items[history.indptr[s1] : history.indptr[s1 + 1]]
         assert data.item_ids.to_raw(row).tolist() == ["b", "a"]  # by time
-        assert data.rows == "session" and "2 sessions × 2 items" in repr(data)
+        assert data.rows == "session"
+        assert "2 sessions × 2 items" in repr(data)
     assert read_interactions(path, columns="user=session_id,item=item_id").rows == "user"
     written = write_interactions(data, tmp_path / "again.tsv")
     assert written.read_text().splitlines()[0].split("\t")[0].strip('"') == "session"
     again = read_interactions(written)
-    assert again.rows == "session" and triples(again) == triples(data)
-    assert list(data.to_dataframe().columns)[0] == "session"
+    assert again.rows == "session"
+    assert triples(again) == triples(data)
+    assert next(iter(data.to_dataframe().columns)) == "session"
 
 
 def test_repeated_clicks_in_a_session_log_are_named_as_such(tmp_path: Path) -> None:
