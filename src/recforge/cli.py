@@ -418,7 +418,8 @@ def _data_warning() -> type[Warning]:
 
 # --------------------------------------------------------------------------- recommend / predict
 @app.command(
-    epilog="Examples: recforge recommend runs/bias --users all -k 10 --out recs.tsv; "
+    epilog="Examples:\n\n\b\n"  # \b: click keeps the lines below as they are
+    "recforge recommend runs/bias --users all -k 10 --out recs.tsv\n"
     "recforge recommend runs/gru4rec --sessions new_clicks.csv --out next.tsv"
 )
 def recommend(
@@ -602,8 +603,10 @@ def _read_pairs(path: Path) -> tuple[list[str], list[str]]:
 
 # --------------------------------------------------------------------------- evaluate
 @app.command(
-    epilog="Examples: recforge evaluate runs/bias --test splits/test.tsv --k 10,20 --json\n"
-    "          recforge evaluate --recs recs.tsv --test splits/test.tsv --train splits/train.tsv",
+    epilog="Examples:\n\n\b\n"  # \b: click keeps the lines below as they are
+    "recforge evaluate runs/bias --test splits/test.tsv --k 10,20 --json\n"
+    "recforge evaluate --recs recs.tsv --test splits/test.tsv --train splits/train.tsv\n"
+    "recforge evaluate runs/gru4rec --sessions splits/sessions/test.tsv --k 10,20",
 )
 def evaluate(
     model_dir: Annotated[
@@ -628,15 +631,45 @@ def evaluate(
         typer.Option("--sampled", help="Rank among N sampled negatives instead of all items."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for sampled negatives.")] = 0,
+    sessions: Annotated[
+        str | None,
+        typer.Option(
+            "--sessions",
+            help="Instead of --test: a file of sessions, new to the model or not; each click "
+            "is ranked after the clicks before it in its session (next-item prediction).",
+        ),
+    ] = None,
+    targets: Annotated[
+        str,
+        typer.Option(
+            "--targets", help="With --sessions: every click after a session's first, or last."
+        ),
+    ] = "every",
     as_json: Annotated[bool, typer.Option("--json", help="Print one flat JSON object.")] = False,
     fmt: FormatOpt = None,
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
 ) -> None:
-    """Score a trained model (full ranking by default) or a recommendations file on test data."""
+    """Score a trained model (full ranking by default) or a recommendations file on test data,
+    or a model on predicting the next click of sessions."""
     ks = _parse_ks(k)
     metric_names = None if metrics is None else [m.strip() for m in metrics.split(",") if m.strip()]
+    if sessions is not None:
+        given = {"--test": test, "--recs": recs, "--train": train, "--valid": valid}
+        extra = [flag for flag, value in given.items() if value is not None]
+        if sampled is not None:
+            extra.append("--sampled")
+        if model_dir is None or extra:
+            raise ParameterError(
+                "evaluate --sessions FILE scores a model directory on the file alone; "
+                + (f"drop {', '.join(extra)}" if extra else "give the model directory")
+            )
+        result = _evaluate_sessions(
+            model_dir, sessions, ks, metric_names, targets, fmt, columns, sep, header
+        )
+        typer.echo(json.dumps(result.as_dict()) if as_json else result.to_table())
+        return
     if test is None:
         raise ParameterError("evaluate needs --test PATH (the held-out interactions)")
     if (model_dir is None) == (recs is None):
@@ -687,10 +720,16 @@ def _evaluate_model(
     def on_model_maps(path: str, role: str) -> Any:
         raw = _read(path, fmt, columns, sep, header)
         mapped, dropped = raw.restrict(model.user_ids_, model.item_ids_)
+        if role == "test" and raw.rows == "session" and not mapped.nnz:
+            raise DataError(
+                f"{path}: none of its sessions is known to the model; score new sessions with "
+                f"--sessions {path} (next-item prediction)"
+            )
         if dropped:
             warnings.warn(
-                f"{path}: {dropped} of {raw.nnz} {role} interactions involve users or items the "
-                f"model never saw (cold start) and cannot be scored",
+                f"{path}: {dropped} of {raw.nnz} {role} interactions involve {raw.rows}s or "
+                f"items the model never saw (cold start) and cannot be scored"
+                + ("; new sessions are scored with --sessions" if raw.rows == "session" else ""),
                 _data_warning(),
                 stacklevel=1,
             )
@@ -709,6 +748,25 @@ def _evaluate_model(
         sampled_negatives=sampled,
         seed=seed,
     )
+
+
+def _evaluate_sessions(
+    model_dir: Path,
+    sessions: str,
+    ks: list[int],
+    metric_names: list[str] | None,
+    targets: str,
+    fmt: str | None,
+    columns: str | None,
+    sep: str | None,
+    header: bool | None,
+) -> Any:
+    from recforge import load
+    from recforge.evaluation import evaluate_sessions
+
+    model = load(model_dir)
+    data = _read(sessions, fmt, columns, sep, header)
+    return evaluate_sessions(model, data, k=ks, metrics=metric_names, targets=targets)
 
 
 def _evaluate_recs(

@@ -297,9 +297,12 @@ def test_recommend_unknown_user_is_one_line(
 def test_recommend_for_new_sessions_from_a_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """--sessions: each new session's lists are the model's recommend_for_history of its known
-    items in time order; unknown items and item-less sessions are counted in warnings."""
+    """recommend --sessions: each new session's list is the model's recommend_for_history of
+    its known items in time order; unknown items and item-less sessions are counted in
+    warnings. evaluate --sessions: next-item prediction in those sessions."""
     from recforge import load
+    from recforge.data import read_interactions
+    from recforge.evaluation import evaluate_sessions
 
     clicks = ["session_id,timestamp,item_id"]
     for s in range(40):
@@ -327,6 +330,17 @@ def test_recommend_for_new_sessions_from_a_file(
         ids, _ = model.recommend_for_history(model.item_ids_.to_index(history), k=4)
         assert lines.pop(session).split(",") == [str(i) for i in model.item_ids_.to_raw(ids[0])]
     assert lines == {}
+    code, out, err = run(
+        capsys, "evaluate", str(run_dir), "--sessions", str(new), "--k", "1,4", "--json"
+    )
+    assert code == 0, err
+    expected = evaluate_sessions(model, read_interactions(new), k=[1, 4]).as_dict()
+    assert json.loads(out) == expected
+    assert (expected["unit"], expected["users"], expected["users_skipped"]) == ("sessions", 1, 2)
+    code, _, err = run(capsys, "evaluate", str(run_dir), "--test", str(new))
+    assert_one_line_error(code, err, "none of its sessions is known", f"--sessions {new}")
+    code, _, err = run(capsys, "evaluate", str(run_dir), "--sessions", str(new), "--test", str(new))
+    assert_one_line_error(code, err, "drop --test")
     code, _, err = run(
         capsys, "recommend", str(run_dir), "--sessions", str(new), "--include-seen",
         "--out", str(out),

@@ -21,6 +21,7 @@ from recforge.evaluation.metrics import (
 from recforge.evaluation.rating import mae, rmse
 from recforge.evaluation.recommendations import evaluate_recommendations, read_recommendations
 from recforge.evaluation.result import EvaluationResult
+from recforge.evaluation.sessions import evaluate_sessions
 
 __all__ = [
     "ALL_METRICS",
@@ -32,6 +33,7 @@ __all__ = [
     "catalogue_coverage",
     "evaluate",
     "evaluate_recommendations",
+    "evaluate_sessions",
     "gini_index",
     "hit_rate_at_k",
     "intra_list_diversity",

@@ -11,6 +11,10 @@ __all__ = ["EvaluationResult"]
 PROTOCOL_TEXT = {
     "full": "full ranking over every item the user has not interacted with in train/valid",
     "recommendations": "ranked lists read from a recommendations file",
+    "sessions-every": "next-item prediction: every click of a session after its first ranked "
+    "after the clicks before it, over every item but those",
+    "sessions-last": "next-item prediction: the last click of each session ranked after the "
+    "clicks before it, over every item but those",
 }
 
 
@@ -18,10 +22,12 @@ PROTOCOL_TEXT = {
 class EvaluationResult(Mapping[str, float]):
     """Metric values such as {"ndcg@10": 0.41, "recall@20": 0.2, "rmse": 0.94}.
 
-    protocol: "full", "sampled-<N>" (each user's test items ranked among N sampled negatives)
-        or "recommendations" (lists from a file).
+    protocol: "full", "sampled-<N>" (each user's test items ranked among N sampled negatives),
+        "recommendations" (lists from a file) or "sessions-every" / "sessions-last" (next-item
+        prediction in sessions, `recforge.evaluation.evaluate_sessions`).
     n_users: users scored; n_users_skipped: test users that could not be scored (see notes).
     notes: one-line remarks (leakage counts, metrics that could not be computed and why).
+    unit: what n_users and n_users_skipped count: "users", or "sessions".
     """
 
     scores: dict[str, float]
@@ -29,6 +35,7 @@ class EvaluationResult(Mapping[str, float]):
     n_users: int
     n_users_skipped: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    unit: str = "users"
 
     def __getitem__(self, key: str) -> float:
         return self.scores[key]
@@ -55,6 +62,7 @@ class EvaluationResult(Mapping[str, float]):
             "protocol": self.protocol,
             "users": self.n_users,
             "users_skipped": self.n_users_skipped,
+            "unit": self.unit,
             "notes": list(self.notes),
         }
 
@@ -62,7 +70,7 @@ class EvaluationResult(Mapping[str, float]):
         """Plain-text table, one metric per line, under a header naming the protocol."""
         lines = [
             f"protocol: {self.describe_protocol()}",
-            f"users:    {self.n_users:,} scored"
+            f"{self.unit + ':':<10}{self.n_users:,} scored"
             + (f", {self.n_users_skipped:,} skipped" if self.n_users_skipped else ""),
         ]
         width = max((len(k) for k in self.scores), default=6)
