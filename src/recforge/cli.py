@@ -494,7 +494,7 @@ def recommend(
 
 def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) -> int:
     """Write row<TAB>item1,… for every row (session) of `data` from
-    model.recommend_for_history(its items the model knows, oldest first); returns the count.
+    model.recommend_for_histories(its items the model knows, oldest first); returns the count.
     Unknown items are left out of the histories, and rows with no known item out of the file,
     each counted in a warning."""
     import numpy as np
@@ -511,18 +511,21 @@ def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) 
     unknown = int(np.count_nonzero(known[histories.items] < 0))
     rows = data.rows
     skipped: list[str] = []
-    written = 0
+    served: list[str] = []
+    sequences: list[np.ndarray] = []
+    for row, raw in enumerate(data.user_ids.raw_ids):
+        items = known[histories.of(row)]
+        items = items[items >= 0]
+        if items.size:
+            served.append(str(raw))
+            sequences.append(items)
+        else:
+            skipped.append(str(raw))
+    ids = model.recommend_for_histories(sequences, k=k)[0] if sequences else None
     with open(out, "w", encoding="utf-8") as fh:
-        for row, raw in enumerate(data.user_ids.raw_ids):
-            items = known[histories.of(row)]
-            items = items[items >= 0]
-            if items.size == 0:
-                skipped.append(str(raw))
-                continue
-            ids, _ = model.recommend_for_history(items, k=k)
-            top = model.item_ids_.to_raw(ids[0][ids[0] >= 0])
+        for raw, row in zip(served, ids if ids is not None else [], strict=True):
+            top = model.item_ids_.to_raw(row[row >= 0])
             fh.write(f"{raw}\t{','.join(str(i) for i in top)}\n")
-            written += 1
     if unknown:
         warnings.warn(
             f"{source}: {unknown} of {histories.items.size} interactions are with items the "
@@ -537,7 +540,7 @@ def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) 
             _data_warning(),
             stacklevel=1,
         )
-    return written
+    return len(served)
 
 
 @app.command(epilog="Example: recforge predict runs/bias --pairs pairs.tsv --out predictions.tsv")

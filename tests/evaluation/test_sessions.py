@@ -24,13 +24,16 @@ class RingOracle:
     def __init__(self) -> None:
         self.calls: list[list[int]] = []
 
-    def recommend_for_history(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        self.calls.append([int(i) for i in items])
-        order = [(int(items[-1]) + step) % N_ITEMS for step in range(1, N_ITEMS)]
-        ranked = [i for i in order if i not in set(self.calls[-1])][:k]
-        ids = np.full((1, k), -1, dtype=np.int32)
-        ids[0, : len(ranked)] = ranked
-        return ids, np.zeros((1, k), dtype=np.float32)
+    def recommend_for_histories(
+        self, histories: list[np.ndarray], k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.full((len(histories), k), -1, dtype=np.int32)
+        for row, items in enumerate(histories):
+            self.calls.append([int(i) for i in items])
+            order = [(int(items[-1]) + step) % N_ITEMS for step in range(1, N_ITEMS)]
+            ranked = [i for i in order if i not in set(self.calls[-1])][:k]
+            ids[row, : len(ranked)] = ranked
+        return ids, np.zeros(ids.shape, dtype=np.float32)
 
 
 def sessions(rows: list[tuple[str, str, int]]) -> Interactions:

@@ -14,7 +14,7 @@ import pytest
 
 from recforge import load
 from recforge.data import Feature, FeatureTable, Interactions
-from recforge.errors import NotFittedError, ParameterError, UnsupportedOperationError
+from recforge.errors import DataError, NotFittedError, ParameterError, UnsupportedOperationError
 from recforge.models import get, model_class
 
 
@@ -66,6 +66,7 @@ def fitted(name: str, data: Interactions | None = None, **params: Any) -> Any:
 
 
 def check_batch_equals_single(name: str) -> None:
+    """Users scored in a batch or alone, and new users' histories too (`check_histories`)."""
     model = fitted(name)
     users = np.arange(model.n_users_)
     ids, scores = model.recommend(users, k=4)
@@ -76,6 +77,7 @@ def check_batch_equals_single(name: str) -> None:
     full = model.score(users)
     for u in users:
         assert_scores_close(model.score([u])[0], full[u])
+    check_histories(model)
 
 
 def check_exclude_seen(name: str) -> None:
@@ -208,3 +210,28 @@ def check_explain(name: str) -> None:
                 assert_scores_close(np.array([w]), np.array([similarity[j]]))
     with pytest.raises(ParameterError, match="'n' parameter of explain"):
         model.explain(user, item, n=0)
+
+
+def check_histories(model: Any) -> None:
+    """recommend_for_histories gives each history, in any batch, the row that
+    recommend_for_history gives it alone, its own items left out; a model that cannot score
+    a history refuses both."""
+    histories = [[0, 2], [5], [3, 1, 4], [2, 0]]  # the last: the first's items, other order
+    if not model.supports_history:
+        for call in (
+            lambda: model.recommend_for_history([0], k=2),
+            lambda: model.recommend_for_histories(histories, k=2),
+        ):
+            with pytest.raises(UnsupportedOperationError, match="supports_history"):
+                call()
+        return
+    ids, scores = model.recommend_for_histories(histories, k=6)
+    assert ids.shape == scores.shape == (len(histories), 6)
+    for row, history in enumerate(histories):
+        one_ids, one_scores = model.recommend_for_history(history, k=6)
+        assert_scores_close(scores[row], one_scores[0])
+        np.testing.assert_array_equal(ids[row], one_ids[0])
+        shown = ids[row][ids[row] >= 0]
+        assert set(shown.tolist()) == set(range(6)) - set(history), "all but the history"
+    with pytest.raises(DataError, match="history 1 is empty"):
+        model.recommend_for_histories([[0], []], k=2)

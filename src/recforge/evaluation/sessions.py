@@ -3,10 +3,10 @@
 The protocol of session-based recommendation (GRU4Rec and its successors). A test session
 s_0 … s_{n-1} (its items in time order) gives the predictions s_0 … s_{t-1} → s_t for
 t = 1 … n-1 (targets="every"), or only the last one (targets="last"). Each prediction is a full
-ranking: the model scores every item after the prefix (`recommend_for_history`, the prefix's
-items excluded) and the target's place gives HR / recall, MRR, NDCG … at each cut-off, averaged
-over the predictions. The sessions need not be known to the model, which is what scoring a time
-split of a session log needs: its test sessions begin after the cut-off.
+ranking: the model scores every item after the prefix (`recommend_for_histories`, the
+prefix's items excluded) and the target's place gives HR / recall, MRR, NDCG … at each
+cut-off, averaged over the predictions. The sessions need not be known to the model, which is
+what scoring a time split of a session log needs: its test sessions begin after the cut-off.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def evaluate_sessions(
         )
     known = model.item_ids_.to_index(sessions.item_ids.raw_ids, missing="mask")
     histories = sessions.histories()
-    rows: list[np.ndarray] = []  # bool [K] per prediction: is the target at each place
+    prefixes: list[np.ndarray] = []  # one per prediction: the clicks before its target
+    wanted: list[int] = []
     scored = skipped = 0
     for row in range(sessions.n_users):
         clicks = histories.of(row)
@@ -82,14 +83,15 @@ def evaluate_sessions(
             continue
         scored += 1
         for t in range(1, items.size) if targets == "every" else (items.size - 1,):
-            ids, _ = model.recommend_for_history(items[:t], k=ks[-1])
-            rows.append(ids[0] == items[t])
-    if not rows:
+            prefixes.append(items[:t])
+            wanted.append(int(items[t]))
+    if not prefixes:
         raise DataError(
             "no session has two items the model knows, so there is nothing to predict; check "
             "that the sessions come from the model's catalogue"
         )
-    hits = np.stack(rows)
+    ids, _ = model.recommend_for_histories(prefixes, k=ks[-1])
+    hits = ids == np.asarray(wanted)[:, None]  # bool [predictions, K]
     n_relevant = np.ones(hits.shape[0], dtype=np.int64)
     values = {
         f"{name}@{cut}": float(ranking_metric(name, hits, n_relevant, cut).mean())

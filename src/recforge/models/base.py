@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -23,6 +24,8 @@ from recforge.data.interactions import Interactions
 from recforge.errors import DataError, NotFittedError, ParameterError, UnsupportedOperationError
 
 __all__ = ["Recommender"]
+
+HISTORY_SCORE_BYTES = 64 * 2**20  # score rows one pass of recommend_for_histories holds
 
 
 class Recommender(ABC):
@@ -329,19 +332,47 @@ class Recommender(ABC):
         (sequence models read the order, the others the set): ids int32 [1, k] and scores
         float32 [1, k], the history excluded; models with supports_history score it in
         `_sequence_scores` / `_history_scores`."""
-        self._check_fitted("recommend_for_history")
+        return self._recommend_for_histories([items], k, "recommend_for_history")
+
+    def recommend_for_histories(
+        self, histories: Sequence[Any], k: int = 10
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`recommend_for_history` for B new users (or sessions) at once: ids int32 [B, k] and
+        scores float32 [B, k], row b from histories[b] (item indices, oldest first) with its
+        own items excluded. Sequence models score the histories in batched forward passes."""
+        return self._recommend_for_histories(histories, k, "recommend_for_histories")
+
+    def _recommend_for_histories(
+        self, histories: Sequence[Any], k: int, action: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted(action)
         if not self.supports_history:
             raise UnsupportedOperationError(
                 f"{type(self).__name__} cannot serve a new user from a history; use a model with "
                 "supports_history (item-KNN, EASE, autoencoders, sequence models)"
             )
-        k = check_int(k, "k", "recommend_for_history", low=1)
-        sequence = self._as_items(items, "recommend_for_history")
-        if sequence.size == 0:
-            raise DataError("recommend_for_history needs at least one item of the new user")
-        scores = np.array(self._sequence_scores(sequence), dtype=np.float32)[None, :]
-        scores[0, sequence] = -np.inf
-        return topk_padded(scores, k)
+        k = check_int(k, "k", action, low=1)
+        sequences = [self._as_items(items, action) for items in histories]
+        empty = [b for b, sequence in enumerate(sequences) if sequence.size == 0]
+        if empty:
+            where = "" if action == "recommend_for_history" else f" (history {empty[0]} is empty)"
+            raise DataError(f"{action} needs at least one item of the new user{where}")
+        ids = np.zeros((0, k), dtype=np.int32)
+        values = np.zeros((0, k), dtype=np.float32)
+        parts = [(ids, values)]
+        chunk = max(1, HISTORY_SCORE_BYTES // (4 * max(1, int(self.n_items_))))
+        for start in range(0, len(sequences), chunk):
+            batch = sequences[start : start + chunk]
+            scores = np.array(self._sequences_scores(batch), dtype=np.float32)
+            for row, sequence in enumerate(batch):
+                scores[row, sequence] = -np.inf
+            parts.append(topk_padded(scores, k))
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def _sequences_scores(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """float [B, n_items]: `_sequence_scores` of each of B sequences (≥ 1 item each);
+        models that can score many sequences in one pass override it."""
+        return np.stack([np.asarray(self._sequence_scores(s)) for s in sequences])
 
     def _sequence_scores(self, sequence: np.ndarray) -> np.ndarray:
         """float [n_items]: scores for a new user whose items, oldest first, are `sequence`

@@ -140,6 +140,10 @@ class Caser(NextItemRecommender):
             loss = loss + float(self.reg) * module.weight_norms()
         return loss
 
+    def _sequences_scores(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """Scores [B, n_items]: each session fits its own user vector, so one at a time."""
+        return np.stack([self._sequence_scores(s) for s in sequences])
+
     def _sequence_scores(self, sequence: np.ndarray) -> np.ndarray:
         """Scores [n_items] after the session's newest `max_len` items, its user vector
         fitted to the session's transitions (see the module docstring): all of them, or the
@@ -154,7 +158,7 @@ class Caser(NextItemRecommender):
         newest = next_item_positions(session)[-max(1, FOLD_IN_CELLS // int(self.n_items_)) :]
         windows, targets = next_item_windows(session, newest, int(self.max_len))
         device = self.device_
-        seq = torch.as_tensor(self._session_codes(items), device=device)
+        seq = torch.as_tensor(self._session_codes([items]), device=device)
         inputs = torch.as_tensor(windows, device=device)
         y = torch.as_tensor(targets, device=device)
         steps = int(self.fold_in)

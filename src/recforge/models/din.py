@@ -205,12 +205,9 @@ class DIN(SequenceRecommender):
     ) -> torch.Tensor:
         return self._chunked_scores(module, module.history[users], users, items)
 
-    def _sequence_scores(self, sequence: np.ndarray) -> np.ndarray:
-        """The scores [n_items] after the session's newest `max_len` items (no user features)."""
-        import torch
-
-        seq = torch.as_tensor(self._session_codes(sequence), device=self.device_)
-        return self._inference(lambda m: self._chunked_scores(m, seq, None, None))[0]
+    def _codes_scores(self, module: Any, seq: torch.Tensor) -> torch.Tensor:
+        """Scores [B, n_items] after sessions given as codes [B, max_len] (no user features)."""
+        return self._chunked_scores(module, seq, None, None)
 
     def _explain_weights(self, user: int, item: int, history: np.ndarray) -> tuple[np.ndarray, str]:
         """The attention weight of each of `history`'s items in the user's stored window for

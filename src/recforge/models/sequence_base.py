@@ -221,20 +221,30 @@ class SequenceRecommender(NeuralRecommender):
         by_item[codes[real] - 1] = weights[real]
         return by_item[history], "attention"
 
-    def _session_codes(self, sequence: np.ndarray) -> np.ndarray:
-        """int64 [1, max_len]: the newest `max_len` items of a session as codes, right-aligned."""
+    def _session_codes(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """int64 [B, max_len]: the newest `max_len` items of each of B sessions as codes,
+        right-aligned."""
         length = int(self.max_len)
-        codes = np.zeros((1, length), dtype=np.int64)
-        newest = sequence[-length:].astype(np.int64) + 1
-        codes[0, length - newest.size :] = newest
+        codes = np.zeros((len(sequences), length), dtype=np.int64)
+        for row, sequence in enumerate(sequences):
+            newest = sequence[-length:].astype(np.int64) + 1
+            codes[row, length - newest.size :] = newest
         return codes
 
     def _sequence_scores(self, sequence: np.ndarray) -> np.ndarray:
         """The scores [n_items] after the session's newest `max_len` items, in order."""
+        return self._sequences_scores([sequence])[0]
+
+    def _sequences_scores(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """The scores [B, n_items] after each session's newest `max_len` items: one pass."""
         import torch
 
-        seq = torch.as_tensor(self._session_codes(sequence), device=self.device_)
-        return self._inference(lambda m: m.last_state(seq, None) @ m.item_vectors(None).T)[0]
+        seq = torch.as_tensor(self._session_codes(sequences), device=self.device_)
+        return self._inference(lambda m: self._codes_scores(m, seq))
+
+    def _codes_scores(self, module: Any, seq: torch.Tensor) -> torch.Tensor:
+        """Scores [B, n_items] of anonymous sessions given as codes [B, max_len]."""
+        return module.last_state(seq, None) @ module.item_vectors(None).T
 
 
 class NextItemRecommender(SequenceRecommender):
