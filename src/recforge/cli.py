@@ -620,7 +620,12 @@ def evaluate(
         Path | None, typer.Option("--recs", help="Recommendations file from any system.")
     ] = None,
     train: Annotated[
-        str | None, typer.Option("--train", help="Training file (with --recs: novelty, leakage).")
+        str | None,
+        typer.Option(
+            "--train",
+            help="Training file (with --recs: novelty, leakage; with --sessions: the clicks "
+            "that come before the sessions').",
+        ),
     ] = None,
     valid: Annotated[
         str | None, typer.Option("--valid", help="Validation file: its items are also excluded.")
@@ -639,7 +644,8 @@ def evaluate(
         typer.Option(
             "--sessions",
             help="Instead of --test: a file of sessions, new to the model or not; each click "
-            "is ranked after the clicks before it in its session (next-item prediction).",
+            "is ranked after the clicks before it in its session (next-item prediction), "
+            "the session's clicks in --train, if given, first.",
         ),
     ] = None,
     targets: Annotated[
@@ -659,17 +665,17 @@ def evaluate(
     ks = _parse_ks(k)
     metric_names = None if metrics is None else [m.strip() for m in metrics.split(",") if m.strip()]
     if sessions is not None:
-        given = {"--test": test, "--recs": recs, "--train": train, "--valid": valid}
+        given = {"--test": test, "--recs": recs, "--valid": valid}
         extra = [flag for flag, value in given.items() if value is not None]
         if sampled is not None:
             extra.append("--sampled")
         if model_dir is None or extra:
             raise ParameterError(
-                "evaluate --sessions FILE scores a model directory on the file alone; "
+                "evaluate --sessions FILE scores a model directory on the file (and --train); "
                 + (f"drop {', '.join(extra)}" if extra else "give the model directory")
             )
         result = _evaluate_sessions(
-            model_dir, sessions, ks, metric_names, targets, fmt, columns, sep, header
+            model_dir, sessions, train, ks, metric_names, targets, fmt, columns, sep, header
         )
         typer.echo(json.dumps(result.as_dict()) if as_json else result.to_table())
         return
@@ -756,6 +762,7 @@ def _evaluate_model(
 def _evaluate_sessions(
     model_dir: Path,
     sessions: str,
+    before: str | None,
     ks: list[int],
     metric_names: list[str] | None,
     targets: str,
@@ -769,7 +776,10 @@ def _evaluate_sessions(
 
     model = load(model_dir)
     data = _read(sessions, fmt, columns, sep, header)
-    return evaluate_sessions(model, data, k=ks, metrics=metric_names, targets=targets)
+    earlier = None if before is None else _read(before, fmt, columns, sep, header)
+    return evaluate_sessions(
+        model, data, before=earlier, k=ks, metrics=metric_names, targets=targets
+    )
 
 
 def _evaluate_recs(

@@ -337,6 +337,20 @@ def test_recommend_for_new_sessions_from_a_file(
     expected = evaluate_sessions(model, read_interactions(new), k=[1, 4]).as_dict()
     assert json.loads(out) == expected
     assert (expected["unit"], expected["users"], expected["users_skipped"]) == ("sessions", 1, 2)
+    later = tmp_path / "later.csv"  # s1 comes back: its training clicks come first
+    later.write_text("session_id,timestamp,item_id\ns1,99,i3\n")
+    code, _, err = run(capsys, "evaluate", str(run_dir), "--sessions", str(later))
+    assert_one_line_error(code, err, "no session has two items the model knows")
+    code, out, err = run(
+        capsys, "evaluate", str(run_dir), "--sessions", str(later),
+        "--train", str(tmp_path / "clicks.csv"), "--k", "1,4", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    earlier = read_interactions(tmp_path / "clicks.csv")
+    expected = evaluate_sessions(model, read_interactions(later), before=earlier, k=[1, 4])
+    assert json.loads(out) == expected.as_dict()
+    assert expected.n_users == 1
+    assert expected.notes[0].startswith("predictions: 1;")
     code, _, err = run(capsys, "evaluate", str(run_dir), "--test", str(new))
     assert_one_line_error(code, err, "none of its sessions is known", f"--sessions {new}")
     code, _, err = run(capsys, "evaluate", str(run_dir), "--sessions", str(new), "--test", str(new))

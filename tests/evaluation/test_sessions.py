@@ -59,12 +59,27 @@ def test_every_click_after_the_first_is_predicted_from_the_clicks_before_it() ->
     assert result["ndcg@2"] == pytest.approx((3 + 1 / math.log2(3)) / 4)
     assert (result.protocol, result.n_users, result.n_users_skipped) == ("sessions-every", 2, 0)
     assert result.unit == "sessions"
-    assert "4 predictions" in result.notes[0]
+    assert "predictions: 4;" in result.notes[0]
     assert result.to_table().splitlines()[1].startswith("sessions: 2 scored")
 
     last = evaluate_sessions(RingOracle(), log, k=1, metrics=["hit_rate"], targets="last")
     assert last["hit_rate@1"] == pytest.approx(1 / 2)  # a's i2 → i3 found, b's i5 → i7 not
-    assert "2 predictions" in last.notes[0]
+    assert "predictions: 2;" in last.notes[0]
+
+
+def test_clicks_before_the_sessions_start_every_prefix_and_are_not_predicted() -> None:
+    """before holds a's and c's earlier clicks (another id map, matched by raw id): a's i2 and
+    i3 are predicted after i0 i1, c's i5 after i4; b has one click and nothing before it."""
+    earlier = sessions([("c", "i4", 1), ("a", "i1", 2), ("a", "i0", 1), ("z", "i7", 1)])
+    log = sessions([("a", "i2", 3), ("a", "i3", 4), ("b", "i6", 5), ("c", "i5", 6)])
+    oracle = RingOracle()
+    result = evaluate_sessions(oracle, log, before=earlier, k=1, metrics=["hit_rate"])
+    assert sorted(oracle.calls) == [[0, 1], [0, 1, 2], [4]]
+    assert (result["hit_rate@1"], result.n_users, result.n_users_skipped) == (1.0, 2, 1)
+    oracle = RingOracle()
+    last = evaluate_sessions(oracle, log, before=earlier, k=1, targets="last")
+    assert sorted(oracle.calls) == [[0, 1, 2], [4]]
+    assert last["hit_rate@1"] == 1.0
 
 
 def test_unknown_items_leave_their_sessions_and_short_sessions_are_skipped() -> None:
@@ -77,7 +92,9 @@ def test_unknown_items_leave_their_sessions_and_short_sessions_are_skipped() -> 
     assert result["recall@1"] == 1.0
     assert (result.n_users, result.n_users_skipped) == (1, 1)
     assert any("2 of 5 clicks are on items the model does not know" in n for n in result.notes)
-    assert any("fewer than two items the model knows, skipped: 1" in n for n in result.notes)
+    assert any(
+        "without a known click that has one before it, skipped: 1" in n for n in result.notes
+    )
     with pytest.raises(DataError, match="no session has two items the model knows"):
         evaluate_sessions(RingOracle(), sessions([("d", "i1", 1), ("d", "x", 2)]))
 
@@ -117,4 +134,4 @@ def test_gru4rec_trained_on_a_session_log_predicts_the_sessions_after_a_time_cut
     ).fit(train)  # fmt: skip
     result = evaluate_sessions(model, split.test, k=1, metrics=["hit_rate"])
     assert (result.n_users, result["hit_rate@1"]) == (8, 1.0)
-    assert "32 predictions" in result.notes[0]
+    assert "predictions: 32;" in result.notes[0]

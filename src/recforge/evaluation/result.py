@@ -11,8 +11,8 @@ __all__ = ["EvaluationResult"]
 PROTOCOL_TEXT = {
     "full": "full ranking over every item the user has not interacted with in train/valid",
     "recommendations": "ranked lists read from a recommendations file",
-    "sessions-every": "next-item prediction: every click of a session after its first ranked "
-    "after the clicks before it, over every item but those",
+    "sessions-every": "next-item prediction: every click with a click before it in its "
+    "session ranked after those, over every item but them",
     "sessions-last": "next-item prediction: the last click of each session ranked after the "
     "clicks before it, over every item but those",
 }

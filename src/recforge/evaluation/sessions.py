@@ -7,6 +7,10 @@ ranking: the model scores every item after the prefix (`recommend_for_histories`
 prefix's items excluded) and the target's place gives HR / recall, MRR, NDCG … at each
 cut-off, averaged over the predictions. The sessions need not be known to the model, which is
 what scoring a time split of a session log needs: its test sessions begin after the cut-off.
+
+`before` (e.g. the train part of that split) holds clicks that come before the sessions': a
+session that began before the cut-off, or a user of a user log, then has its earlier clicks
+as the start of every prefix, and only its clicks in `sessions` are predicted.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ def evaluate_sessions(
     model: Any,
     sessions: Interactions,
     *,
+    before: Interactions | None = None,
     k: int | Sequence[int] = (10, 20),
     metrics: Sequence[str] | None = None,
     targets: str = "every",
@@ -40,26 +45,20 @@ def evaluate_sessions(
     model: a fitted model with `supports_history` (sequence models, item-KNN, EASE,
         autoencoders). sessions: Interactions with timestamps whose rows are the sessions (any
         id maps: items are matched to the model's by raw id; unknown ones are left out of the
-        sessions, and counted in the notes). k: cut-offs. metrics: names from RANKING_METRICS
-        (default: all). targets: "every" click after the first, or the "last" one.
+        sessions, and counted in the notes). before: clicks that precede the sessions', rows
+        matched by raw id (None: every session starts in `sessions`). k: cut-offs. metrics:
+        names from RANKING_METRICS (default: all). targets: "every" click of `sessions` that
+        has a click before it, or only each session's "last".
     The result's counts are sessions ("unit"): those with a prediction, and those skipped for
-    having fewer than two items the model knows.
+    having no click in `sessions` with a known click before it.
     """
-    if not isinstance(sessions, Interactions):
-        raise DataError(f"sessions must be recforge Interactions, got {type(sessions).__name__}")
-    if not getattr(model, "supports_history", False):
-        raise UnsupportedOperationError(
-            f"{type(model).__name__} cannot score a session's items; evaluating sessions needs "
-            "a model with supports_history (sequence models, item-KNN, EASE, autoencoders)"
-        )
+    _check(model, sessions, "sessions")
+    if before is not None:
+        _check(model, before, "before")
     if targets not in TARGETS:
         raise ParameterError(
             f"The 'targets' parameter of evaluate_sessions must be one of {', '.join(TARGETS)}. "
             f"Got {targets!r} instead."
-        )
-    if sessions.timestamps is None:
-        raise DataError(
-            "sessions need timestamps: the order of a session's clicks is what is predicted"
         )
     ks = parse_ks(k, "evaluate_sessions")
     names = parse_metrics(metrics, RANKING_METRICS)
@@ -69,20 +68,27 @@ def evaluate_sessions(
             f"evaluate_sessions computes {', '.join(RANKING_METRICS)}; {other[0]!r} is not one "
             "of them (evaluate gives it for known users)"
         )
-    known = model.item_ids_.to_index(sessions.item_ids.raw_ids, missing="mask")
-    histories = sessions.histories()
+    notes: list[str] = []
+    clicks = _known_histories(model, sessions, "sessions", notes)
+    earlier: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * sessions.n_users
+    if before is not None:
+        rows = before.user_ids.to_index(sessions.user_ids.raw_ids, missing="mask")
+        known_before = _known_histories(model, before, "before", notes)
+        earlier = [known_before[r] if r >= 0 else earlier[0] for r in rows]
     prefixes: list[np.ndarray] = []  # one per prediction: the clicks before its target
     wanted: list[int] = []
     scored = skipped = 0
-    for row in range(sessions.n_users):
-        clicks = histories.of(row)
-        items = known[clicks]
-        items = items[items >= 0]
-        if items.size < 2:
-            skipped += int(clicks.size > 0)
+    present = sessions.user_counts() > 0  # the rows of sessions that are sessions there
+    for head, tail, here in zip(earlier, clicks, present, strict=True):
+        if not here:
+            continue
+        items = np.concatenate([head, tail])
+        first = max(1, head.size)  # the first click of `sessions` that has one before it
+        if items.size <= first:
+            skipped += 1
             continue
         scored += 1
-        for t in range(1, items.size) if targets == "every" else (items.size - 1,):
+        for t in range(first, items.size) if targets == "every" else (items.size - 1,):
             prefixes.append(items[:t])
             wanted.append(int(items[t]))
     if not prefixes:
@@ -98,15 +104,43 @@ def evaluate_sessions(
         for name in names
         for cut in ks
     }
-    notes = [f"{hits.shape[0]:,} predictions: the metrics are means over them"]
-    unknown = int(np.count_nonzero(known[histories.items] < 0))
-    if unknown:
-        notes.append(
-            f"{unknown:,} of {histories.items.size:,} clicks are on items the model does not "
-            "know and are left out of their sessions"
-        )
+    notes.insert(0, f"predictions: {hits.shape[0]:,}; the metrics are means over them")
     if skipped:
-        notes.append(f"sessions with fewer than two items the model knows, skipped: {skipped:,}")
+        notes.append(f"sessions without a known click that has one before it, skipped: {skipped:,}")
     return EvaluationResult(
         values, f"sessions-{targets}", scored, skipped, tuple(notes), unit="sessions"
     )
+
+
+def _check(model: Any, data: Interactions, name: str) -> None:
+    if not isinstance(data, Interactions):
+        raise DataError(f"{name} must be recforge Interactions, got {type(data).__name__}")
+    if not getattr(model, "supports_history", False):
+        raise UnsupportedOperationError(
+            f"{type(model).__name__} cannot score a session's items; evaluating sessions needs "
+            "a model with supports_history (sequence models, item-KNN, EASE, autoencoders)"
+        )
+    if data.timestamps is None:
+        raise DataError(
+            f"{name} need timestamps: the order of a session's clicks is what is predicted"
+        )
+
+
+def _known_histories(
+    model: Any, data: Interactions, name: str, notes: list[str]
+) -> list[np.ndarray]:
+    """Each row's items the model knows, as model indices in time order; unknown clicks are
+    counted in `notes`."""
+    known = model.item_ids_.to_index(data.item_ids.raw_ids, missing="mask")
+    histories = data.histories()
+    out = []
+    for row in range(data.n_users):
+        items = known[histories.of(row)]
+        out.append(items[items >= 0].astype(np.int64, copy=False))
+    unknown = int(np.count_nonzero(known[histories.items] < 0))
+    if unknown:
+        notes.append(
+            f"{name}: {unknown:,} of {histories.items.size:,} clicks are on items the model does "
+            "not know and are left out"
+        )
+    return out
