@@ -116,3 +116,24 @@ def test_an_artifact_saved_before_norm_existed_loads_with_the_layout_it_had(
     loaded = load(tmp_path / "old")
     assert loaded.norm == "pre"
     np.testing.assert_allclose(loaded.score(np.arange(12)), model.score(np.arange(12)), rtol=1e-5)
+
+
+def test_many_histories_in_several_passes_equal_each_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """recommend_for_histories split into forward passes of 3 sessions and score chunks of 2
+    rows gives every history the row it gets alone."""
+    from recforge.models import base, sequence_base
+
+    from .answers_sequence import cycle
+
+    model = get("sasrec", factors=8, heads=1, max_len=4, epochs=2, seed=0, progress=False)
+    model.fit(cycle())
+    histories = [[i, (i + 1) % 8, (i + 3) % 8][: 1 + i % 3] for i in range(7)]
+    monkeypatch.setattr(sequence_base, "SESSION_CELLS", 3 * 4)
+    monkeypatch.setattr(base, "HISTORY_SCORE_BYTES", 2 * 4 * 8)
+    ids, scores = model.recommend_for_histories(histories, k=5)
+    for row, history in enumerate(histories):
+        one_ids, one_scores = model.recommend_for_history(history, k=5)
+        np.testing.assert_array_equal(ids[row], one_ids[0])
+        np.testing.assert_allclose(scores[row], one_scores[0], rtol=1e-5, atol=1e-6)

@@ -34,6 +34,7 @@ __all__ = ["LOSSES", "NextItemRecommender", "SequenceNet", "SequenceRecommender"
 
 LOSSES = ("softmax", "sampled", "bpr-max")
 STATE_CHUNK = 4096  # users whose states one forward pass computes, for retrieval vectors
+SESSION_CELLS = 2**17  # sequence positions one forward pass over new sessions reads
 
 
 class SequenceNet(Protocol):
@@ -236,11 +237,17 @@ class SequenceRecommender(NeuralRecommender):
         return self._sequences_scores([sequence])[0]
 
     def _sequences_scores(self, sequences: list[np.ndarray]) -> np.ndarray:
-        """The scores [B, n_items] after each session's newest `max_len` items: one pass."""
+        """The scores [B, n_items] after each session's newest `max_len` items, in forward
+        passes over SESSION_CELLS // max_len sessions (their activations stay bounded)."""
         import torch
 
-        seq = torch.as_tensor(self._session_codes(sequences), device=self.device_)
-        return self._inference(lambda m: self._codes_scores(m, seq))
+        step = max(1, SESSION_CELLS // int(self.max_len))
+        parts = []
+        for start in range(0, len(sequences), step):
+            codes = self._session_codes(sequences[start : start + step])
+            seq = torch.as_tensor(codes, device=self.device_)
+            parts.append(self._inference(lambda m, s=seq: self._codes_scores(m, s)))
+        return np.concatenate(parts)
 
     def _codes_scores(self, module: Any, seq: torch.Tensor) -> torch.Tensor:
         """Scores [B, n_items] of anonymous sessions given as codes [B, max_len]."""
