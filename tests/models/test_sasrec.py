@@ -121,8 +121,8 @@ def test_an_artifact_saved_before_norm_existed_loads_with_the_layout_it_had(
 def test_many_histories_in_several_passes_equal_each_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """recommend_for_histories split into forward passes of 3 sessions and score chunks of 2
-    rows gives every history the row it gets alone."""
+    """recommend_for_histories split into score chunks of 5 rows, each in forward passes of 2
+    sessions, gives every history the row it gets alone."""
     from recforge.models import base, sequence_base
 
     from .answers_sequence import cycle
@@ -130,8 +130,8 @@ def test_many_histories_in_several_passes_equal_each_alone(
     model = get("sasrec", factors=8, heads=1, max_len=4, epochs=2, seed=0, progress=False)
     model.fit(cycle())
     histories = [[i, (i + 1) % 8, (i + 3) % 8][: 1 + i % 3] for i in range(7)]
-    monkeypatch.setattr(sequence_base, "SESSION_CELLS", 3 * 4)
-    monkeypatch.setattr(base, "HISTORY_SCORE_BYTES", 2 * 4 * 8)
+    monkeypatch.setattr(sequence_base, "SESSION_CELLS", 2 * 4)  # 2 sessions of max_len 4
+    monkeypatch.setattr(base, "HISTORY_SCORE_BYTES", 5 * 4 * 8)  # 5 rows of 8 float32
     ids, scores = model.recommend_for_histories(histories, k=5)
     for row, history in enumerate(histories):
         one_ids, one_scores = model.recommend_for_history(history, k=5)
