@@ -528,14 +528,14 @@ def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) 
             fh.write(f"{raw}\t{','.join(str(i) for i in top)}\n")
     if unknown:
         warnings.warn(
-            f"{source}: {unknown} of {histories.items.size} interactions are with items the "
+            f"{source}: {unknown:,} of {histories.items.size:,} interactions are with items the "
             "model does not know and are left out of their histories",
             _data_warning(),
             stacklevel=1,
         )
     if skipped:
         warnings.warn(
-            f"{source}: {rows}s without an item the model knows get no list: {len(skipped)} "
+            f"{source}: {rows}s without an item the model knows get no list: {len(skipped):,} "
             f"(the first: {skipped[0]!r}); retrain with their items to serve them",
             _data_warning(),
             stacklevel=1,
@@ -651,7 +651,9 @@ def evaluate(
     targets: Annotated[
         str,
         typer.Option(
-            "--targets", help="With --sessions: every click after a session's first, or last."
+            "--targets",
+            help="With --sessions: every (each click with one before it) or last (each "
+            "session's last click).",
         ),
     ] = "every",
     as_json: Annotated[bool, typer.Option("--json", help="Print one flat JSON object.")] = False,
