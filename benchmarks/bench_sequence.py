@@ -69,8 +69,10 @@ when a later one is stopped. Runs recorded with other parameters are refused.
 --latency: recforge's recommend_for_history for 50-item histories (the newest 50 train + valid
 items of each ML-100K user who has that many), on CPU, on a model of each pair trained for
 --latency-epochs epochs (latency does not depend on training): --latency-calls timed calls
-after LATENCY_WARMUP untimed ones, p50 / p99 / mean in µs. A pair's --params apply here too,
-and such a record is kept beside the default one ("caser {"fold_in": 0}").
+after LATENCY_WARMUP untimed ones, p50 / p99 / mean in µs; then all the distinct histories in
+one recommend_for_histories call ("batched_us_per_history": its time over their number). A
+pair's --params apply here too, and such a record is kept beside the default one
+("caser {"fold_in": 0}").
 
 --scale: SASRec on synthetic_interactions(138_493, 26_744, --interactions, timestamps=True)
 (MovieLens-20M's shape; benchmarks/bench_synthetic.py), one epoch with loss="sampled" (the
@@ -428,7 +430,8 @@ def joined_runs(kept: list[dict[str, Any]], runs: list[dict[str, Any]]) -> list[
 
 # ---------------------------------------------------------------------- latency
 def latency(pair: str, data: Data, args: argparse.Namespace) -> dict[str, Any]:
-    """recommend_for_history p50 / p99 for HISTORY_LEN-item histories, on CPU."""
+    """recommend_for_history p50 / p99 for HISTORY_LEN-item histories, on CPU, and the time
+    per history when recommend_for_histories takes all the distinct ones in one call."""
     params = {**RECFORGE_PARAMS[pair], **args.params.get(pair, {})}
     params["epochs"] = args.latency_epochs
     model: Any = get(pair, seed=args.seeds[0], device=args.device, progress=False, **params)
@@ -448,6 +451,11 @@ def latency(pair: str, data: Data, args: argparse.Namespace) -> dict[str, Any]:
         model.recommend_for_history(request, k=K)
         times[n] = time.perf_counter_ns() - started
     micros = times / 1e3
+    started = time.perf_counter_ns()
+    batched, _ = model.recommend_for_histories(requests, k=K)
+    batched_us = (time.perf_counter_ns() - started) / 1e3 / len(requests)
+    alone = np.stack([model.recommend_for_history(r, k=K)[0][0] for r in requests[:50]])
+    same = float(np.mean(np.all(alone == batched[:50], axis=1)))
     return {
         "model": pair,
         "params": params,
@@ -459,6 +467,8 @@ def latency(pair: str, data: Data, args: argparse.Namespace) -> dict[str, Any]:
         "p50_us": float(np.percentile(micros, 50)),
         "p99_us": float(np.percentile(micros, 99)),
         "mean_us": float(micros.mean()),
+        "batched_us_per_history": batched_us,
+        "batched_same_lists": same,  # share of the first 50 whose lists equal the single call's
         "device": "cpu",
         "threads": args.threads,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -731,7 +741,8 @@ def main() -> None:
             done["latency"][record_key(pair, args.params.get(pair), MAX_EPOCHS)] = record
             save()
             print(
-                f"latency {pair:<9} p50 {record['p50_us']:.0f} µs p99 {record['p99_us']:.0f} µs",
+                f"latency {pair:<9} p50 {record['p50_us']:.0f} µs p99 {record['p99_us']:.0f} µs"
+                f", batched {record['batched_us_per_history']:.0f} µs a history",
                 flush=True,
             )
         if args.scale:
