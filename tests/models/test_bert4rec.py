@@ -100,6 +100,46 @@ def test_scores_read_the_newest_items_then_the_mask() -> None:
         np.testing.assert_allclose(scores, want_scores, rtol=1e-5)
 
 
+def test_attention_is_the_masks_softmax_over_the_items_it_reads() -> None:
+    """attention(seq): the last block's softmax(q·k / √d_head) of the MASK row, averaged over
+    heads and recomputed here from the projection weights, column by column of `seq` (its
+    column 0, which the MASK's sequence drops, −inf; padding 0); explain ranks a user's
+    items by it."""
+    fitted = model(blocks=2, heads=2).fit(cycle())
+    net = fitted.module_
+    seq = net.history[:3].clone()
+    seq[2, :2] = 0  # a user with padding in front
+    with torch.no_grad():
+        weights = net.attention(seq)
+        shifted = torch.cat([seq[:, 1:], torch.full_like(seq[:, :1], net.mask_code)], dim=1)
+        x, mask = net._inputs(shifted)
+        x = net.blocks.layers[0](x, src_mask=mask)
+        last = net.blocks.layers[1]
+        h = last.norm1(x)
+        q, k, _ = (h @ last.self_attn.in_proj_weight.T + last.self_attn.in_proj_bias).chunk(3, -1)
+        B, L, d = q.shape
+        per_head = [
+            torch.softmax(
+                q[:, -1, None, j * d // 2 : (j + 1) * d // 2]
+                @ k[:, :, j * d // 2 : (j + 1) * d // 2].transpose(1, 2)
+                / (d / 2) ** 0.5
+                + mask.view(B, 2, L, L)[:, j, -1:, :],
+                dim=-1,
+            )[:, 0]
+            for j in range(2)
+        ]
+        expected = (per_head[0] + per_head[1]) / 2  # [B, L] over the shifted columns
+    assert torch.isinf(weights[:, 0]).all()
+    torch.testing.assert_close(weights[:, 1:], expected[:, :-1], rtol=1e-5, atol=1e-6)
+    assert (weights[2, 1:2] == 0).all()  # padding (column 1 of user 2) gets nothing
+    assert (weights[:, 1:].sum(dim=1) < 1).all()  # the MASK's weight on itself left out
+    items, explained, how = fitted.explain(0, int(fitted.recommend([0], k=1)[0][0, 0]), n=3)
+    assert how == "attention"
+    order = np.argsort(-weights[0, 1:].numpy(), kind="stable")[:3]
+    assert items.tolist() == (seq[0, 1:].numpy()[order] - 1).tolist()
+    np.testing.assert_allclose(explained, weights[0, 1:].numpy()[order], rtol=1e-6)
+
+
 def test_bert4rec_refuses_data_without_timestamps() -> None:
     data = Interactions.from_arrays([0, 0, 1], [0, 1, 1], [1.0, 1.0, 1.0])
     with pytest.raises(DataError, match="no timestamps; load them with a timestamp column"):

@@ -52,7 +52,8 @@ class BERT4Rec(NextItemRecommender):
     cloze window to be masked; next_item_ratio: the share of windows whose only masked item is
     the newest; copies: training rows per window and epoch, each masked afresh; max_len ≥ 2
     (prediction reads max_len - 1 items and the MASK); loss: softmax | sampled | bpr-max,
-    negatives: items drawn per batch for the last two.
+    negatives: items drawn per batch for the last two. `explain` gives the attention of the
+    MASK that predicts the next item on the user's items, in the last block.
     """
 
     name = "bert4rec"

@@ -64,9 +64,8 @@ class BERT4RecNet(nn.Module):
         self.item_bias = nn.Parameter(torch.zeros(n_items))
         self.register_buffer("history", torch.zeros(n_users, max_len, dtype=torch.long))
 
-    def forward(self, seq: torch.Tensor) -> torch.Tensor:
-        """States [B, L, d + 1] of sequences [B, L] (MASK allowed): position t reads every
-        non-padding position of its row, before and after it."""
+    def _inputs(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(embedded inputs [B, L, d], additive attention mask [B * heads, L, L]) of `seq`."""
         L = seq.shape[1]
         x = self.items(seq) + self.positions.weight[-L:][None, :, :]
         x = self.dropout(self.embedding_norm(x))
@@ -75,9 +74,31 @@ class BERT4RecNet(nn.Module):
         itself = torch.eye(L, dtype=torch.bool, device=seq.device)
         blocked = (seq == 0)[:, None, :] & ~itself
         mask = torch.zeros(blocked.shape, dtype=x.dtype, device=seq.device)
-        mask = mask.masked_fill(blocked, MASKED).repeat_interleave(self.heads, dim=0)
+        return x, mask.masked_fill(blocked, MASKED).repeat_interleave(self.heads, dim=0)
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        """States [B, L, d + 1] of sequences [B, L] (MASK allowed): position t reads every
+        non-padding position of its row, before and after it."""
+        x, mask = self._inputs(seq)
         states = self.norm(self.blocks(x, mask=mask))
         return torch.cat([states, states.new_ones(*states.shape[:-1], 1)], dim=-1)
+
+    def attention(self, seq: torch.Tensor) -> torch.Tensor:
+        """Weights [B, L] with which the MASK that predicts the next item (see `last_state`)
+        attends to each column of `seq` in the last block, averaged over heads: its newest
+        L - 1 items get their weight (0 on padding), column 0, which the MASK's sequence
+        drops, −inf; the MASK's weight on itself is left out, so they sum to at most 1."""
+        shifted = torch.cat([seq[:, 1:], torch.full_like(seq[:, :1], self.mask_code)], dim=1)
+        x, mask = self._inputs(shifted)
+        *earlier, last = self.blocks.layers
+        for layer in earlier:
+            x = layer(x, src_mask=mask)
+        h = last.norm1(x)  # the layers normalise first
+        _, weights = last.self_attn(
+            h, h, h, attn_mask=mask, need_weights=True, average_attn_weights=True
+        )
+        dropped = weights.new_full((seq.shape[0], 1), float("-inf"))
+        return torch.cat([dropped, weights[:, -1, :-1]], dim=1)
 
     def item_vectors(self, items: torch.Tensor | None = None) -> torch.Tensor:
         """Output vectors [M, d + 1] of item indices [M] (None: all n_items, not the MASK):
