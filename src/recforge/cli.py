@@ -11,6 +11,7 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -677,7 +678,13 @@ def evaluate(
                 + (f"drop {', '.join(extra)}" if extra else "give the model directory")
             )
         result = _evaluate_sessions(
-            model_dir, sessions, train, ks, metric_names, targets, fmt, columns, sep, header
+            model_dir,
+            sessions,
+            train,
+            lambda path: _read(path, fmt, columns, sep, header),
+            k=ks,
+            metrics=metric_names,
+            targets=targets,
         )
         typer.echo(json.dumps(result.as_dict()) if as_json else result.to_table())
         return
@@ -765,23 +772,17 @@ def _evaluate_sessions(
     model_dir: Path,
     sessions: str,
     before: str | None,
-    ks: list[int],
-    metric_names: list[str] | None,
-    targets: str,
-    fmt: str | None,
-    columns: str | None,
-    sep: str | None,
-    header: bool | None,
+    read: Callable[[str], Any],
+    **options: Any,
 ) -> Any:
+    """evaluate_sessions of the model in `model_dir` on the file `sessions`, the file `before`
+    holding earlier clicks; `read` reads a file, `options` go to evaluate_sessions."""
     from recforge import load
     from recforge.evaluation import evaluate_sessions
 
     model = load(model_dir)
-    data = _read(sessions, fmt, columns, sep, header)
-    earlier = None if before is None else _read(before, fmt, columns, sep, header)
-    return evaluate_sessions(
-        model, data, before=earlier, k=ks, metrics=metric_names, targets=targets
-    )
+    earlier = None if before is None else read(before)
+    return evaluate_sessions(model, read(sessions), before=earlier, **options)
 
 
 def _evaluate_recs(
