@@ -498,30 +498,20 @@ def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) 
     model.recommend_for_histories(its items the model knows, oldest first); returns the count.
     Unknown items are left out of the histories, and rows with no known item out of the file,
     each counted in a warning."""
-    import numpy as np
-
     from recforge.errors import UnsupportedOperationError
+    from recforge.evaluation.sessions import known_histories
 
     if not model.supports_history:
         raise UnsupportedOperationError(
             f"{type(model).__name__} cannot score a new session's items; --sessions needs a "
             "model with supports_history (sequence models, item-KNN, EASE, autoencoders)"
         )
-    known = model.item_ids_.to_index(data.item_ids.raw_ids, missing="mask")
-    histories = data.histories()
-    unknown = int(np.count_nonzero(known[histories.items] < 0))
-    rows = data.rows
-    skipped: list[str] = []
+    histories, unknown = known_histories(model, data)
     served: list[str] = []
-    sequences: list[np.ndarray] = []
-    for row, raw in enumerate(data.user_ids.raw_ids):
-        items = known[histories.of(row)]
-        items = items[items >= 0]
-        if items.size:
-            served.append(str(raw))
-            sequences.append(items)
-        else:
-            skipped.append(str(raw))
+    skipped: list[str] = []
+    for raw, history in zip(data.user_ids.raw_ids, histories, strict=True):
+        (served if history.size else skipped).append(str(raw))
+    sequences = [history for history in histories if history.size]
     ids = model.recommend_for_histories(sequences, k=k)[0] if sequences else None
     with open(out, "w", encoding="utf-8") as fh:
         for raw, row in zip(served, ids if ids is not None else [], strict=True):
@@ -529,14 +519,14 @@ def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) 
             fh.write(f"{raw}\t{','.join(str(i) for i in top)}\n")
     if unknown:
         warnings.warn(
-            f"{source}: {unknown:,} of {histories.items.size:,} interactions are with items the "
+            f"{source}: {unknown:,} of {data.nnz:,} interactions are with items the "
             "model does not know and are left out of their histories",
             _data_warning(),
             stacklevel=1,
         )
     if skipped:
         warnings.warn(
-            f"{source}: {rows}s without an item the model knows get no list: {len(skipped):,} "
+            f"{source}: {data.rows}s without an item the model knows get no list: {len(skipped):,} "
             f"(the first: {skipped[0]!r}); retrain with their items to serve them",
             _data_warning(),
             stacklevel=1,

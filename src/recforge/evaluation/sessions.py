@@ -26,7 +26,7 @@ from recforge.evaluation.evaluator import parse_ks, parse_metrics
 from recforge.evaluation.metrics import RANKING_METRICS, ranking_metric
 from recforge.evaluation.result import EvaluationResult
 
-__all__ = ["TARGETS", "evaluate_sessions"]
+__all__ = ["TARGETS", "evaluate_sessions", "known_histories"]
 
 TARGETS = ("every", "last")  # which clicks of a session are predicted
 
@@ -126,21 +126,26 @@ def _check(model: Any, data: Interactions, name: str) -> None:
         )
 
 
-def _known_histories(
-    model: Any, data: Interactions, name: str, notes: list[str]
-) -> list[np.ndarray]:
-    """Each row's items the model knows, as model indices in time order; unknown clicks are
-    counted in `notes`."""
+def known_histories(model: Any, data: Interactions) -> tuple[list[np.ndarray], int]:
+    """(each row's items the model knows, as int64 model indices [T_r] in time order; the
+    number of interactions left out because the model does not know their item)."""
     known = model.item_ids_.to_index(data.item_ids.raw_ids, missing="mask")
     histories = data.histories()
     out = []
     for row in range(data.n_users):
         items = known[histories.of(row)]
         out.append(items[items >= 0].astype(np.int64, copy=False))
-    unknown = int(np.count_nonzero(known[histories.items] < 0))
+    return out, int(np.count_nonzero(known[histories.items] < 0))
+
+
+def _known_histories(
+    model: Any, data: Interactions, name: str, notes: list[str]
+) -> list[np.ndarray]:
+    """`known_histories`, its unknown clicks counted in `notes`."""
+    out, unknown = known_histories(model, data)
     if unknown:
         notes.append(
-            f"{name}: {unknown:,} of {histories.items.size:,} clicks are on items the model does "
-            "not know and are left out"
+            f"{name}: {unknown:,} of {data.nnz:,} clicks are on items the model does not know "
+            "and are left out"
         )
     return out
