@@ -1,6 +1,6 @@
-"""Fold-in of a user vector: the prior is the users' Gaussian, the answer is the MAP point
+"""Fold-in of one user vector: the prior is the users' Gaussian, the answer is the MAP point
 (zero gradient, no better point nearby), the prior mean without evidence, the generating
-vector with much evidence; sessions fitted together get what each gets alone."""
+vector with much evidence."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recforge.neural.fold_in import RIDGE, gaussian_prior, map_user_vector, map_user_vectors
+from recforge.neural.fold_in import RIDGE, gaussian_prior, map_user_vector
 
 
 def objective(
@@ -93,32 +93,3 @@ def test_much_evidence_recovers_the_generating_vector() -> None:
     prior = (torch.zeros(d, dtype=torch.float64), 1e-3 * torch.eye(d, dtype=torch.float64))
     p = map_user_vector(o, y, w, prior, steps=20)
     assert float((p - truth).abs().max()) < 0.1, p
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    seed=st.integers(0, 10_000),
-    lengths=st.lists(st.integers(0, 12), min_size=1, max_size=5),
-    n=st.integers(2, 20),
-    d=st.integers(1, 5),
-    steps=st.sampled_from([1, 3, 30]),
-)
-def test_sessions_fitted_together_get_what_each_gets_alone(
-    seed: int, lengths: list[int], n: int, d: int, steps: int
-) -> None:
-    """Sessions of different lengths (some without transitions) in one call, their rows
-    interleaved: each row is the vector map_user_vector finds for that session alone. The
-    logits are scaled up so that full Newton steps often overshoot and the line searches of
-    the sessions part ways."""
-    o, y, w, users = problem(seed, sum(lengths), n, d)
-    o, w = 3.0 * o, 3.0 * w
-    prior = gaussian_prior(users)
-    assert prior is not None
-    owners = torch.repeat_interleave(torch.arange(len(lengths)), torch.tensor(lengths))
-    order = torch.randperm(owners.numel(), generator=torch.Generator().manual_seed(seed))
-    together = map_user_vectors(o[order], y[order], owners[order], len(lengths), w, prior, steps)
-    assert together.shape == (len(lengths), d)
-    for b in range(len(lengths)):
-        mine = owners == b
-        alone = map_user_vector(o[mine], y[mine], w, prior, steps)
-        torch.testing.assert_close(together[b], alone, rtol=1e-7, atol=1e-9)

@@ -34,7 +34,7 @@ from recforge._validation import check_float, check_int
 from recforge.data.interactions import Interactions
 from recforge.errors import ParameterError
 from recforge.models.registry import register
-from recforge.models.sequence_base import SESSION_CELLS, NextItemRecommender
+from recforge.models.sequence_base import NextItemRecommender
 
 if TYPE_CHECKING:
     import torch
@@ -141,49 +141,27 @@ class Caser(NextItemRecommender):
         return loss
 
     def _sequences_scores(self, sequences: list[np.ndarray]) -> np.ndarray:
-        """Scores [B, n_items] after each session's newest `max_len` items, its own user vector
-        fitted to its transitions (see the module docstring): all of them, or the newest
-        FOLD_IN_CELLS // n_items where a long session meets a large catalogue. The sessions
-        are fitted together, in groups of at most that many transitions (and SESSION_CELLS //
-        max_len sessions)."""
-        per_session = max(1, FOLD_IN_CELLS // int(self.n_items_))
-        per_group = max(1, SESSION_CELLS // int(self.max_len))
-        parts: list[np.ndarray] = []
-        group: list[np.ndarray] = []
-        cells = 0
-        for sequence in sequences:
-            transitions = min(per_session, max(0, sequence.size - 1))
-            if group and (cells + transitions > per_session or len(group) == per_group):
-                parts.append(self._group_scores(group, per_session))
-                group, cells = [], 0
-            group.append(sequence)
-            cells += transitions
-        if group:
-            parts.append(self._group_scores(group, per_session))
-        return np.concatenate(parts)
+        """Scores [B, n_items]: each session fits its own user vector, so one at a time."""
+        return np.stack([self._sequence_scores(s) for s in sequences])
 
-    def _group_scores(self, sequences: list[np.ndarray], per_session: int) -> np.ndarray:
-        """Scores [B, n_items] of B sessions fitted together, each from its newest
-        `per_session` transitions."""
+    def _sequence_scores(self, sequence: np.ndarray) -> np.ndarray:
+        """Scores [n_items] after the session's newest `max_len` items, its user vector
+        fitted to the session's transitions (see the module docstring): all of them, or the
+        newest FOLD_IN_CELLS // n_items where a long session meets a large catalogue."""
         import torch
 
         from recforge.data.interactions import Histories
         from recforge.data.sequences import next_item_positions, next_item_windows
 
-        lengths = np.array([s.size for s in sequences], dtype=np.int64)
-        indptr = np.concatenate([[0], np.cumsum(lengths)])
-        items = np.concatenate(sequences).astype(np.int64, copy=False)
-        sessions = Histories(indptr, items, None)
-        positions = next_item_positions(sessions)
-        owners = np.searchsorted(indptr, positions, side="right") - 1
-        newest = positions >= indptr[owners + 1] - per_session  # each session's newest ones
-        windows, targets = next_item_windows(sessions, positions[newest], int(self.max_len))
+        items = np.asarray(sequence, dtype=np.int64)
+        session = Histories(np.array([0, items.size], dtype=np.int64), items, None)
+        newest = next_item_positions(session)[-max(1, FOLD_IN_CELLS // int(self.n_items_)) :]
+        windows, targets = next_item_windows(session, newest, int(self.max_len))
         device = self.device_
-        seq = torch.as_tensor(self._session_codes(sequences), device=device)
+        seq = torch.as_tensor(self._session_codes([items]), device=device)
         inputs = torch.as_tensor(windows, device=device)
         y = torch.as_tensor(targets, device=device)
-        of = torch.as_tensor(owners[newest], device=device)
         steps = int(self.fold_in)
         return self._inference(
-            lambda m: m.session_states(seq, inputs, y, of, steps) @ m.item_vectors(None).T
-        )
+            lambda m: m.session_state(seq, inputs, y, steps) @ m.item_vectors(None).T
+        )[0]

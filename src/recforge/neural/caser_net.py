@@ -34,7 +34,7 @@ class CaserNet(nn.Module):
     items in place of P_u. z does not depend on the user and the score is linear in P_u, so
     this scores every item by the mean of the scores the session would get as each of those
     users: the population's average taste, not that of any invented user. (No such user: 0.)
-    `session_states` does better with a session of two or more items: it fits the session's
+    `session_state` does better with a session of two or more items: it fits the session's
     own P by MAP under a Gaussian prior drawn from those users (`recforge.neural.fold_in`),
     every item of the session after its first a target read from the items before it.
 
@@ -126,39 +126,20 @@ class CaserNet(nn.Module):
     def session_state(
         self, seq: torch.Tensor, windows: torch.Tensor, targets: torch.Tensor, steps: int
     ) -> torch.Tensor:
-        """The state [1, 2d + 1] of one anonymous session: `session_states` with B = 1."""
-        owners = torch.zeros(targets.numel(), dtype=torch.long, device=targets.device)
-        return self.session_states(seq, windows, targets, owners, steps)
-
-    def session_states(
-        self,
-        seq: torch.Tensor,
-        windows: torch.Tensor,
-        targets: torch.Tensor,
-        owners: torch.Tensor,
-        steps: int,
-    ) -> torch.Tensor:
-        """The states [B, 2d + 1] of B anonymous sessions: their newest items seq [B, L], and
-        each one's P fitted to its transitions (windows [T, L] → item indices targets [T] of
-        session owners [T], see `next_item_windows`) by at most `steps` Newton steps; the mean
-        user for a session without transitions, and for all without a prior."""
-        from recforge.neural.fold_in import map_user_vectors
+        """The state [1, 2d + 1] of an anonymous session: its newest items seq [1, L], and P
+        fitted to its transitions (windows [T, L] → item indices targets [T], see
+        `next_item_windows`) by at most `steps` Newton steps; the mean user without a prior."""
+        from recforge.neural.fold_in import map_user_vector
 
         prior = self._user_prior()
         if prior is None or targets.numel() == 0 or steps == 0:
             return self.last_state(seq, None)
-        t, b = int(targets.numel()), int(seq.shape[0])
-        both = self.sequence_embedding(torch.cat([windows, seq]))  # one pass: [T + B, d]
-        z = both[t:]
+        both = self.sequence_embedding(torch.cat([windows, seq]))  # one pass: [T + 1, d]
+        z = both[-1:]
         vectors = self.item_vectors(None)  # [n, 2d + 1]: W' for z, for P, then b'
-        offsets = both[:t] @ vectors[:, : self.dim].T + vectors[:, -1]
-        fitted = map_user_vectors(
-            offsets, targets, owners, b, vectors[:, self.dim : -1], prior, steps
-        )
-        has_transitions = torch.zeros(b, dtype=torch.bool, device=seq.device)
-        has_transitions[owners] = True
-        mean_user = self.user_embedding(None, b).to(z.dtype)
-        p = torch.where(has_transitions[:, None], fitted.to(z.dtype), mean_user)
+        offsets = both[:-1] @ vectors[:, : self.dim].T + vectors[:, -1]
+        fitted = map_user_vector(offsets, targets, vectors[:, self.dim : -1], prior, steps)
+        p = fitted.to(z.dtype)[None, :]
         return torch.cat([z, p, torch.ones_like(z[:, :1])], dim=1)
 
     def _user_prior(self) -> tuple[torch.Tensor, torch.Tensor] | None:
