@@ -509,9 +509,13 @@ def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) 
     histories, unknown = known_histories(model, data)
     served: list[str] = []
     skipped: list[str] = []
+    sequences = []
     for raw, history in zip(data.user_ids.raw_ids, histories, strict=True):
-        (served if history.size else skipped).append(str(raw))
-    sequences = [history for history in histories if history.size]
+        if history.size:
+            served.append(str(raw))
+            sequences.append(history)
+        else:
+            skipped.append(str(raw))
     ids = model.recommend_for_histories(sequences, k=k)[0] if sequences else None
     with open(out, "w", encoding="utf-8") as fh:
         for raw, row in zip(served, ids if ids is not None else [], strict=True):
