@@ -85,22 +85,25 @@ def test_overlapping_windows_learn_the_ring_and_stride_max_len_is_the_default() 
         torch.testing.assert_close(side_by_side.module_.state_dict()[name], value, msg=name)
 
 
-def test_the_papers_pre_norm_layout_learns_the_ring_too() -> None:
+@pytest.mark.parametrize("positions_from", ["newest", "oldest"])
+def test_the_papers_pre_norm_layout_learns_the_ring_too(positions_from: str) -> None:
     from .answers_sequence import assert_follows_the_ring, cycle
 
     model = get(
         "sasrec", norm="pre", factors=16, heads=1, blocks=1, max_len=4, dropout=0.0, epochs=150,
-        lr=0.01, batch_size=16, seed=0, progress=False,
+        lr=0.01, batch_size=16, seed=0, progress=False, positions_from=positions_from,
     ).fit(cycle())  # fmt: skip
     assert model.module_.norm_first
+    assert model.module_.from_oldest == (positions_from == "oldest")
     assert_follows_the_ring(model)
 
 
 def test_an_artifact_saved_before_norm_existed_loads_with_the_layout_it_had(
     tmp_path: Path,
 ) -> None:
-    """Artifacts written before the `norm` parameter have no "norm" in their params; they were
-    trained with the "pre" layout, and load as that, scoring as when saved."""
+    """Artifacts written before the `norm` and `positions_from` parameters have neither in
+    their params; they were trained with the "pre" layout and positions from the newest item,
+    and load as that, scoring as when saved."""
     from recforge.artifact import ARRAYS_FILE, MANIFEST_FILE, _content_hash, load
 
     from .answers_sequence import cycle
@@ -110,11 +113,11 @@ def test_an_artifact_saved_before_norm_existed_loads_with_the_layout_it_had(
     ).fit(cycle())
     model.save(tmp_path / "old")
     manifest = json.loads((tmp_path / "old" / MANIFEST_FILE).read_text())
-    del manifest["params"]["norm"]
+    del manifest["params"]["norm"], manifest["params"]["positions_from"]
     manifest["content_sha256"] = _content_hash(manifest, tmp_path / "old" / ARRAYS_FILE)
     (tmp_path / "old" / MANIFEST_FILE).write_text(json.dumps(manifest))
     loaded = load(tmp_path / "old")
-    assert loaded.norm == "pre"
+    assert (loaded.norm, loaded.positions_from) == ("pre", "newest")
     np.testing.assert_allclose(loaded.score(np.arange(12)), model.score(np.arange(12)), rtol=1e-5)
 
 

@@ -14,11 +14,12 @@ def norm(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def make_net(norm: str) -> SASRecNet:
+def make_net(norm: str, positions_from: str = "newest") -> SASRecNet:
     torch.manual_seed(0)
     return SASRecNet(
-        n_users=3, n_items=9, dim=8, max_len=6, blocks=2, heads=2, dropout=0.0, norm=norm
-    )
+        n_users=3, n_items=9, dim=8, max_len=6, blocks=2, heads=2, dropout=0.0, norm=norm,
+        positions_from=positions_from,
+    )  # fmt: skip
 
 
 def test_states_are_finite_and_equal_in_eval_and_training_mode(norm: str) -> None:
@@ -50,6 +51,22 @@ def test_padding_does_not_change_the_real_positions(norm: str) -> None:
         bare = model(torch.tensor([[3, 7]]))  # the same items with no padding at all
     torch.testing.assert_close(padded[:, -2:], bare)
     assert torch.count_nonzero(model.items.weight[0]) == 0
+
+
+def test_counted_from_the_oldest_item_a_prefix_gets_the_state_it_has_in_the_window(
+    norm: str,
+) -> None:
+    """RecBole's positions: an item's position is the number of items before it in the
+    window, so a window's column 2 and the 3-item prefix alone (padded) agree; counted from
+    the newest item they do not, the prefix's newest item taking the last position."""
+    window = torch.tensor([[4, 2, 7, 1, 5, 6]])
+    prefix = torch.tensor([[0, 0, 0, 4, 2, 7]])
+    oldest, newest = make_net(norm, "oldest").eval(), make_net(norm).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(oldest(window)[:, :3], oldest(prefix)[:, 3:])
+        assert not torch.allclose(newest(window)[:, :3], newest(prefix)[:, 3:])
+        # padding still changes nothing, and the first item always has the first position
+        torch.testing.assert_close(oldest(prefix)[:, 3:], oldest(torch.tensor([[4, 2, 7]])))
 
 
 def test_attention_of_the_newest_position_sums_to_one_and_skips_padding(norm: str) -> None:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["SASRec"]
 
 NORMS = ("pre", "post")  # the layouts of SASRecNet
+POSITIONS_FROM = ("newest", "oldest")  # where SASRecNet's position embeddings start counting
 
 
 @register
@@ -51,15 +52,18 @@ class SASRec(NextItemRecommender):
     feed-forward layers; stride: 1 … max_len, items between a user's training windows (None:
     max_len, no overlap; see the module docstring); loss: softmax | sampled | bpr-max,
     negatives: items drawn per batch for the last two; norm: post | pre, the layer norms'
-    layout (see the module docstring).
+    layout (see the module docstring); positions_from: newest | oldest, the item of a window
+    that position 0 belongs to, counting back from the newest (the newest item always has the
+    same position) or on from the oldest (RecBole's: the position says how many items came
+    before in the window).
     """
 
     name = "sasrec"
     description = "SASRec: causal self-attention over each user's item sequence (Kang 2018)"
     training_defaults: ClassVar[dict[str, Any]] = {"epochs": 30, "batch_size": 128, "lr": 1e-3}
-    # artifacts saved before `norm` existed were trained with the "pre" layout, whatever the
-    # default is now
-    legacy_params: ClassVar[dict[str, Any]] = {"norm": "pre"}
+    # artifacts saved before `norm` (`positions_from`) existed were trained with the "pre"
+    # layout (positions from the newest item), whatever the defaults are now
+    legacy_params: ClassVar[dict[str, Any]] = {"norm": "pre", "positions_from": "newest"}
 
     module_: SASRecNet
 
@@ -75,6 +79,7 @@ class SASRec(NextItemRecommender):
         loss: str = "softmax",
         negatives: int = 256,
         norm: str = "pre",
+        positions_from: str = "newest",
         **training: Any,
     ) -> None:
         super().__init__(**training)
@@ -87,6 +92,7 @@ class SASRec(NextItemRecommender):
         self.loss = loss
         self.negatives = negatives
         self.norm = norm
+        self.positions_from = positions_from
 
     def _validate_model_params(self) -> None:
         self._validate_sequence_params()
@@ -95,6 +101,7 @@ class SASRec(NextItemRecommender):
         check_int(self.heads, "heads", "SASRec", low=1)
         check_float(self.dropout, "dropout", "SASRec", low=0.0, high=1.0, high_open=True)
         check_choice(self.norm, "norm", NORMS, "SASRec")
+        check_choice(self.positions_from, "positions_from", POSITIONS_FROM, "SASRec")
         if self.stride is not None:
             check_int(self.stride, "stride", "SASRec", low=1, high=int(self.max_len))
         if int(self.factors) % int(self.heads):
@@ -112,4 +119,5 @@ class SASRec(NextItemRecommender):
         return SASRecNet(
             self.n_users_, self.n_items_, int(self.factors), int(self.max_len),
             int(self.blocks), int(self.heads), float(self.dropout), str(self.norm),
+            str(self.positions_from),
         )  # fmt: skip

@@ -23,7 +23,10 @@ class SASRecNet(nn.Module):
 
     items: embeddings [n_items + 1, d] (row 0 the padding, kept at zero), shared with the
     output layer (a position's logits are its state · every item embedding); positions:
-    learned embeddings [max_len, d], aligned to the right; `blocks` transformer layers with
+    learned embeddings [max_len, d], counted back from the newest item (`positions_from`
+    "newest": it always has the last one) or on from the oldest item of the window ("oldest",
+    RecBole's: the first item has the first, so a short history's newest item has the
+    position of its length); `blocks` transformer layers with
     `heads` heads, a feed-forward of 4·d with GELU and `dropout`. A position attends to itself
     and earlier non-padding positions only. Two layouts (`norm`):
       "post" — BERT's, as RecBole's SASRec: item + position embeddings → layer norm → dropout →
@@ -41,11 +44,12 @@ class SASRecNet(nn.Module):
 
     def __init__(
         self, n_users: int, n_items: int, dim: int, max_len: int, blocks: int, heads: int,
-        dropout: float, norm: str = "pre",
+        dropout: float, norm: str = "pre", positions_from: str = "newest",
     ) -> None:  # fmt: skip
         super().__init__()
         self.dim = dim
         self.heads = heads
+        self.from_oldest = positions_from == "oldest"
         self.norm_first = norm == "pre"
         eps = 1e-5 if self.norm_first else POST_NORM_EPS
         self.items = nn.Embedding(n_items + 1, dim, padding_idx=0)
@@ -70,7 +74,10 @@ class SASRecNet(nn.Module):
     def _inputs(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The embedded sequence [B, L, d] and the additive attention mask [B·heads, L, L]."""
         L = seq.shape[1]
-        positions = self.positions.weight[-L:][None, :, :]
+        if self.from_oldest:  # padding comes first: the k-th real item has position k - 1
+            positions = self.positions((seq > 0).cumsum(dim=1).sub(1).clamp(min=0))
+        else:
+            positions = self.positions.weight[-L:][None, :, :]
         if self.norm_first:
             x = self.items(seq) * math.sqrt(self.dim) + positions
         else:
