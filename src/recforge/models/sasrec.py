@@ -21,6 +21,12 @@ the two are level at max_len 50: HR@10 0.1891 / 0.1888, NDCG@10 0.1022 / 0.1020.
 max_len 200 (batch_size 32) "pre" rose to 0.1997 / 0.1058, while "post" fell to 0.1828 /
 0.0964 in a screening run, its early stopping at about 30 epochs: "pre" stays sound as the
 window grows.
+
+Position embeddings count back from the newest item (`positions_from="newest"`, the default:
+the newest item always has the last position) or on from the oldest item of the window
+("oldest", RecBole's: the position tells how many items came before). On ML-100K with stride
+10 (seed 0, same benchmark) the two are level: HR@10 / NDCG@10 0.2025 / 0.1073 from the oldest
+(valid NDCG@10 0.1245), 0.2025 / 0.1080 from the newest (valid 0.1261).
 """
 
 from __future__ import annotations
