@@ -98,6 +98,25 @@ def test_the_papers_pre_norm_layout_learns_the_ring_too(positions_from: str) -> 
     assert_follows_the_ring(model)
 
 
+def test_recboles_layer_trains_and_a_bad_ffn_dropout_is_named() -> None:
+    """norm "post", positions from the oldest item, no dropout in the feed-forward's hidden
+    layer: RecBole's SASRec layer, built and trained through the model's parameters."""
+    from recforge.errors import ParameterError
+
+    from .answers_sequence import assert_follows_the_ring, cycle
+
+    model = get(
+        "sasrec", norm="post", positions_from="oldest", dropout=0.1, ffn_dropout=0.0,
+        factors=16, heads=1, blocks=1, max_len=4, epochs=150, lr=0.01, batch_size=16, seed=0,
+        progress=False,
+    ).fit(cycle())  # fmt: skip
+    assert [layer.dropout.p for layer in model.module_.blocks.layers] == [0.0]
+    assert model.module_.blocks.layers[0].dropout1.p == 0.1
+    assert_follows_the_ring(model)
+    with pytest.raises(ParameterError, match="ffn_dropout"):
+        get("sasrec", ffn_dropout=1.5).fit(cycle())
+
+
 def test_an_artifact_saved_before_norm_existed_loads_with_the_layout_it_had(
     tmp_path: Path,
 ) -> None:

@@ -97,3 +97,21 @@ def test_the_layouts_differ_where_their_papers_do() -> None:
         x = post.blocks.layers[0](x, src_mask=mask)
         _, expected = post.blocks.layers[1].self_attn(x, x, x, attn_mask=mask)
         torch.testing.assert_close(post.attention(seq), expected[:, -1, :])
+
+
+def test_ffn_dropout_drops_the_feed_forward_hidden_layer_and_nothing_else() -> None:
+    """torch's layer drops the feed-forward's hidden layer with `dropout`, RecBole's does not:
+    ffn_dropout sets that one rate apart from the others."""
+    seq = torch.tensor([[0, 0, 3, 1, 2, 9], [5, 6, 7, 8, 9, 1]])
+    torch.manual_seed(0)
+    only_ffn = SASRecNet(3, 9, 8, 6, 2, 2, dropout=0.0, norm="post", ffn_dropout=0.5)
+    with torch.no_grad():
+        training = only_ffn.train()(seq)
+        evaluated = only_ffn.eval()(seq)
+    assert not torch.allclose(training, evaluated)  # the hidden layer was dropped
+    torch.manual_seed(0)
+    recbole_like = SASRecNet(3, 9, 8, 6, 2, 2, dropout=0.5, norm="post", ffn_dropout=0.0)
+    for layer in recbole_like.blocks.layers:
+        assert (layer.dropout.p, layer.dropout1.p, layer.dropout2.p) == (0.0, 0.5, 0.5)
+        assert layer.self_attn.dropout == 0.5
+    assert [layer.dropout.p for layer in make_net("post").blocks.layers] == [0.0, 0.0]

@@ -57,13 +57,13 @@ class SASRec(NextItemRecommender):
 
     factors: d, the item and position embedding size; blocks, heads: transformer layers and
     attention heads (d must divide by heads); dropout: on embeddings, attention and the
-    feed-forward layers; stride: 1 … max_len, items between a user's training windows (None:
-    max_len, no overlap; see the module docstring); loss: softmax | sampled | bpr-max,
-    negatives: items drawn per batch for the last two; norm: post | pre, the layer norms'
-    layout (see the module docstring); positions_from: newest | oldest, the item of a window
-    that position 0 belongs to, counting back from the newest (the newest item always has the
-    same position) or on from the oldest (RecBole's: the position says how many items came
-    before in the window).
+    feed-forward layers; ffn_dropout: on the feed-forward's hidden layer (None: `dropout`, as
+    torch's layer; 0: none, as RecBole's); stride: 1 … max_len, items between a user's
+    training windows (None: max_len, no overlap; see the module docstring); loss: softmax |
+    sampled | bpr-max, negatives: items drawn per batch for the last two; norm: post | pre,
+    the layer norms' layout; positions_from: newest | oldest, where the position embeddings
+    start counting: back from the newest item (which always has the same position) or on from
+    the oldest item of the window (RecBole's) (both: see the module docstring).
     """
 
     name = "sasrec"
@@ -83,6 +83,7 @@ class SASRec(NextItemRecommender):
         blocks: int = 2,
         heads: int = 2,
         dropout: float = 0.2,
+        ffn_dropout: float | None = None,
         stride: int | None = None,
         loss: str = "softmax",
         negatives: int = 256,
@@ -96,6 +97,7 @@ class SASRec(NextItemRecommender):
         self.blocks = blocks
         self.heads = heads
         self.dropout = dropout
+        self.ffn_dropout = ffn_dropout
         self.stride = stride
         self.loss = loss
         self.negatives = negatives
@@ -108,6 +110,10 @@ class SASRec(NextItemRecommender):
         check_int(self.blocks, "blocks", "SASRec", low=1)
         check_int(self.heads, "heads", "SASRec", low=1)
         check_float(self.dropout, "dropout", "SASRec", low=0.0, high=1.0, high_open=True)
+        if self.ffn_dropout is not None:
+            check_float(
+                self.ffn_dropout, "ffn_dropout", "SASRec", low=0.0, high=1.0, high_open=True
+            )
         check_choice(self.norm, "norm", NORMS, "SASRec")
         check_choice(self.positions_from, "positions_from", POSITIONS_FROM, "SASRec")
         if self.stride is not None:
@@ -128,4 +134,5 @@ class SASRec(NextItemRecommender):
             self.n_users_, self.n_items_, int(self.factors), int(self.max_len),
             int(self.blocks), int(self.heads), float(self.dropout), str(self.norm),
             str(self.positions_from),
+            None if self.ffn_dropout is None else float(self.ffn_dropout),
         )  # fmt: skip

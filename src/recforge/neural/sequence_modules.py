@@ -27,7 +27,9 @@ class SASRecNet(nn.Module):
     "newest": it always has the last one) or on from the oldest item of the window ("oldest",
     RecBole's: the first item has the first, so a short history's newest item has the
     position of its length); `blocks` transformer layers with
-    `heads` heads, a feed-forward of 4·d with GELU and `dropout`. A position attends to itself
+    `heads` heads, a feed-forward of 4·d with GELU, `dropout` on the embedded input, the
+    attention weights and each sublayer's output, and `ffn_dropout` (None: `dropout`, torch's
+    layer; 0: none, RecBole's) on the feed-forward's hidden layer. A position attends to itself
     and earlier non-padding positions only. Two layouts (`norm`):
       "post" — BERT's, as RecBole's SASRec: item + position embeddings → layer norm → dropout →
                layers that normalise after each residual sum; every weight drawn from
@@ -45,6 +47,7 @@ class SASRecNet(nn.Module):
     def __init__(
         self, n_users: int, n_items: int, dim: int, max_len: int, blocks: int, heads: int,
         dropout: float, norm: str = "pre", positions_from: str = "newest",
+        ffn_dropout: float | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.dim = dim
@@ -62,6 +65,8 @@ class SASRecNet(nn.Module):
             dim, heads, dim_feedforward=4 * dim, dropout=dropout, activation="gelu",
             batch_first=True, norm_first=self.norm_first, layer_norm_eps=eps,
         )  # fmt: skip
+        if ffn_dropout is not None:  # torch's layer drops its feed-forward hidden layer too
+            layer.dropout = nn.Dropout(ffn_dropout)
         self.blocks = nn.TransformerEncoder(layer, blocks, enable_nested_tensor=False)
         # pre: the final norm of the states; post: the norm of the embedded input
         self.norm = nn.LayerNorm(dim, eps=eps)
