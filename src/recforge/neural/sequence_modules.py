@@ -25,12 +25,11 @@ class SASRecNet(nn.Module):
     output layer (a position's logits are its state · every item embedding); positions:
     learned embeddings [max_len, d], counted back from the newest item (`positions_from`
     "newest": it always has the last one) or on from the oldest item of the window ("oldest",
-    RecBole's: the first item has the first, so a short history's newest item has the
-    position of its length); `blocks` transformer layers with
-    `heads` heads, a feed-forward of 4·d with GELU, `dropout` on the embedded input, the
-    attention weights and each sublayer's output, and `ffn_dropout` (None: `dropout`, torch's
-    layer; 0: none, RecBole's) on the feed-forward's hidden layer. A position attends to itself
-    and earlier non-padding positions only. Two layouts (`norm`):
+    RecBole's: the k-th item has position k - 1 however much padding precedes it); `blocks`
+    transformer layers with `heads` heads, a feed-forward of 4·d with GELU, `dropout` on the
+    embedded input, the attention weights and each sublayer's output, and `ffn_dropout` (None:
+    `dropout`, torch's layer; 0: none, RecBole's) on the feed-forward's hidden layer. A
+    position attends to itself and earlier non-padding positions only. Two layouts (`norm`):
       "post" — BERT's, as RecBole's SASRec: item + position embeddings → layer norm → dropout →
                layers that normalise after each residual sum; every weight drawn from
                N(0, 0.02), layer norm eps 1e-12;
