@@ -33,10 +33,11 @@ the newest item always has the last position) or on from the oldest item of the 
 RecBole's whole recipe, `stride=10, dropout=0.5, ffn_dropout=0.0, norm="post",
 positions_from="oldest"`, has the best validation figure of the settings above: over seeds
 0 … 4, HR@10 / NDCG@10 0.2070 / 0.1105 (per-seed NDCG@10 0.1054 … 0.1183), valid NDCG@10
-0.1275, in 895 s a fit; RecBole 1.2.1's SASRec on the same split gave 0.2078 / 0.1125 (seeds 0
-and 1), valid 0.1264, in 15,855 s for seed 0. It is not the default because it needs 2 times
-the training time of the defaults. A longer window did not help it: max_len 200 with stride 40
-(seed 0) fell to valid NDCG@10 0.1085 with the recipe, 0.1143 with "pre" and dropout 0.5.
+0.1275, 895 s a fit on average; RecBole 1.2.1's SASRec on the same split gave 0.2078 / 0.1125
+(seeds 0 and 1), valid 0.1264, in 15,855 s for seed 0. It is not the default because it needs
+about 2.2 times the training time of the defaults (415 s). A longer window did not help it:
+max_len 200 with stride 40 (seed 0) fell to valid NDCG@10 0.1085 with the recipe, 0.1143 with
+"pre" and dropout 0.5.
 """
 
 from __future__ import annotations
