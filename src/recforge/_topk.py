@@ -13,7 +13,7 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     scores: float [B, N] (NaN counts as -inf); k ≥ 1.
     Returns (columns int64 [B, min(k, N)], values float32 [B, min(k, N)]), best first. Equal
     scores come in increasing column order, so a row's result never depends on its batch.
-    torch.topk does the selection (about 40× faster than numpy's argpartition); rows where a
+    torch.topk does the selection (much faster than numpy's argpartition); rows where a
     tie straddles the k-th place are redone exactly.
     """
     s = np.ascontiguousarray(scores, dtype=np.float32)

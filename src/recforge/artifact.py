@@ -197,6 +197,8 @@ def _catalogue_arrays(
                 "The 'ratings' given to save are not the interactions the model was trained on; "
                 "pass the training interactions, or leave 'ratings' out"
             )
+        if getattr(model, "min_rating_", None) is not None:  # the learned part: seen_
+            ratings = ratings.subset(ratings.matrix.data >= model.min_rating_)
         matrix = ratings.matrix
         same = np.array_equal(matrix.indptr, model.seen_.indptr) and np.array_equal(
             matrix.indices, model.seen_.indices
@@ -230,6 +232,12 @@ def _arrays_of(model: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         seen_indptr=seen.indptr.astype(np.int64),
         seen_indices=seen.indices.astype(np.int32),
     )
+    disliked = getattr(model, "disliked_", None)
+    if disliked is not None:  # fit(min_rating=…): the ratings below it, never recommended
+        arrays.update(
+            disliked_indptr=disliked.indptr.astype(np.int64),
+            disliked_indices=disliked.indices.astype(np.int32),
+        )
     return arrays, scalars
 
 
@@ -269,6 +277,7 @@ def _manifest(
             for side, ids in (("users", model.user_ids_), ("items", model.item_ids_))
         },
         "train_fingerprint": getattr(model, "train_fingerprint_", None),
+        "min_rating": getattr(model, "min_rating_", None),
         "metrics": {k: float(v) for k, v in (metrics or {}).items()},
         "arrays": {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()},
     }
@@ -386,6 +395,13 @@ def _build(meta: dict[str, Any], contents: dict[str, np.ndarray]) -> Any:
         (np.ones(indices.size, dtype=np.float32), indices, contents["seen_indptr"]),
         shape=(n_users, n_items),
     )
+    if "disliked_indices" in contents:
+        indices = contents["disliked_indices"]
+        model.disliked_ = sp.csr_array(
+            (np.ones(indices.size, dtype=np.float32), indices, contents["disliked_indptr"]),
+            shape=(n_users, n_items),
+        )
+    model.min_rating_ = meta.get("min_rating")
     model.explicit_ = bool(meta["explicit"])
     model.train_fingerprint_ = meta.get("train_fingerprint")
     state: dict[str, Any] = dict(meta["scalars"])

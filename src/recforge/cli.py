@@ -848,8 +848,8 @@ def index(
     kind: Annotated[
         str,
         typer.Option(
-            help="ivf (k-means lists) or hnsw (a graph). On a trained iALS model, whose "
-            "users' own items crowd their top, ivf kept recall@10 0.96 where hnsw fell to 0.75."
+            help="ivf (k-means lists) or hnsw (a graph). The recall each keeps on trained "
+            "models is in benchmarks/README.md (ann); --check measures it on yours."
         ),
     ] = "ivf",
     param: Annotated[

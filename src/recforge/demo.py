@@ -17,8 +17,8 @@ __all__ = ["DEEP_SAMPLE", "LeaderboardRow", "demo_models", "leaderboard", "run_d
 
 # the deep models of the default demo: one quick one per family (NCF, autoencoder for implicit
 # feedback and for ratings, feature interaction, graph); `recforge demo --all` trains them all.
-# No sequence model: the demo's random per-user 80/20 split is not a next-item protocol (SASRec
-# scored NDCG@10 0.136 on it, in 152 s, doubling the demo's time)
+# No sequence model: the demo's random per-user 80/20 split is not a next-item protocol, and a
+# sequence model would double the demo's time
 DEEP_SAMPLE = ("neumf", "multvae", "iautorec", "fm", "lightgcn")
 
 

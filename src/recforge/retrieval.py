@@ -2,8 +2,9 @@
 
 Exact top-k (`Recommender.recommend`) stays the default and is the right choice for small
 catalogues. An embedding model, one whose score is an inner product s(u, i) = U[u]·V[i] (see
-`retrieval_vectors`), can instead index its item vectors once and answer a user in about a
-millisecond on one core (200,000 64-d items, benchmarks/bench_ann.py; an exact scan takes 6):
+`retrieval_vectors`), can instead index its item vectors once and answer a user in a small
+fraction of an exact scan's time, for a small loss of recall (measured figures:
+benchmarks/README.md (ann)):
 
     U, V = retrieval_vectors(model)                      # float32 [n_users, d'], [n_items, d']
     index = ANNIndex.build(V, kind="hnsw")               # or kind="ivf"
@@ -68,9 +69,10 @@ INDEX_FILE = "index.faiss"
 
 KINDS = ("hnsw", "ivf")
 CANDIDATE_BUDGET = 1 << 16  # candidates rescored at once (rows × candidates per row)
-# Defaults measured on the synthetic catalogue of benchmarks/bench_ann.py (64-d, 200k items,
-# one core): recall@10 against exact search 0.991 (hnsw; 0.982 at ef_search 64, 0.994 at 256)
-# and 0.987 (ivf; 0.960 at nprobe 32, 0.998 at 128), p99 under 1 ms a query.
+# Defaults chosen on the synthetic catalogue of benchmarks/bench_ann.py: a larger ef_search
+# (hnsw) or nprobe (ivf) raises recall@10 against exact search and the latency with it; these
+# keep recall close to exact at a latency far below an exact scan's. Measured figures:
+# benchmarks/README.md (ann).
 HNSW_DEFAULTS: dict[str, Any] = {"M": 32, "ef_construction": 100, "ef_search": 128, "mips": "ip"}
 IVF_DEFAULTS: dict[str, Any] = {"nlist": None, "nprobe": 64, "mips": "l2"}
 
@@ -118,7 +120,7 @@ def recommend_ann(
 
     users: user indices [B] (a single int gives one row).
     Returns (ids int32 [B, k], scores float32 [B, k]), best first, ties to the lower index; the
-    user's training items (model.seen_) are never returned when exclude_seen; rows are padded
+    user's training items (model.excluded()) are never returned when exclude_seen; rows are padded
     with id -1 and score -inf only where fewer than k items remain.
     """
     _check_embedding_model(model)
@@ -143,7 +145,8 @@ def recommend_ann(
         )
     exclude = None
     if exclude_seen:
-        indptr, indices = model.seen_.indptr, model.seen_.indices
+        excluded = model.excluded()
+        indptr, indices = excluded.indptr, excluded.indices
         exclude = [indices[indptr[user] : indptr[user + 1]] for user in u]
     return index.search(queries, k, exclude=exclude)
 
@@ -163,18 +166,17 @@ class ANNIndex:
     mips says how inner products are searched: "ip" searches faiss's METRIC_INNER_PRODUCT
     directly; "l2" uses the MIPS → L2 reduction (each item gets the extra coordinate
     √(max‖v‖² − ‖v‖²) and each query 0, so the nearest item in L2 is the one of largest inner
-    product). Measured on 200,000 embeddings with popularity-like norms (benchmarks/bench_ann.py,
-    recall@10 against exact search), the reduction costs HNSW much recall (0.76 against 0.99 at
-    ef_search 128, at the same latency; the extra coordinate is large for every low-norm item,
-    which seems to leave the graph a poor guide) but helps IVF (0.987 against 0.909 at nprobe
-    64, and faster; k-means partitions L2 space, which the reduction makes the right space). So
-    the defaults are "ip" for hnsw and "l2" for ivf.
+    product). On embeddings with popularity-like norms (the catalogue of benchmarks/bench_ann.py)
+    the reduction costs HNSW much recall at the same latency (the extra coordinate is large for
+    every low-norm item, which seems to leave the graph a poor guide) but raises IVF's recall and
+    speed (k-means partitions L2 space, which the reduction makes the right space). So the
+    defaults are "ip" for hnsw and "l2" for ivf.
 
     Search is batch-friendly: one faiss call per group of rows needing a similar number of
     candidates. `overfetch_limit`: a row whose k + |excluded| is above it (a user with a long
     history) is searched alone with a faiss ID selector that skips its excluded items, HNSW
     looking overfetch_limit deep, since over-fetching would make HNSW search k + |excluded|
-    deep (on 200k items, 1,500 excluded: recall@10 0.988 in 2.4 ms instead of 0.991 in 8.5 ms).
+    deep (several times slower for a long history, for about the same recall).
     A row where the approximate search finds fewer than k eligible items although k remain
     falls back to an exact scan of all items.
     """

@@ -4,6 +4,7 @@ summed-similarity ranking, top-k pruning across blocks, new-user histories."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recforge import load
 from recforge.data import Interactions, random_split
 from recforge.errors import DataError, DataWarning, ParameterError
 from recforge.evaluation import rmse
@@ -66,7 +68,7 @@ def test_topk_similarity_matches_the_definitions(
 
 def test_item_knn_reproduces_surprises_knn_baseline() -> None:
     data = checkerboard()
-    model = get("itemknn", k=2, neighbors=6).fit(data)
+    model = get("itemknn", k=2, neighbors=6, ranking="predicted").fit(data)
     R = data.matrix.toarray().astype(float)
     rated = R > 0
     baseline = (model.global_mean_ + model.user_bias_[:, None] + model.item_bias_[None, :]).astype(
@@ -82,6 +84,58 @@ def test_item_knn_reproduces_surprises_knn_baseline() -> None:
             assert got[u, i] == pytest.approx(
                 knn_baseline_estimate(R, rated, baseline, sim, u, i, k=2), abs=1e-5
             )
+
+
+@pytest.mark.parametrize("name", ["itemknn", "userknn"])
+def test_ratings_rank_by_rating_weighted_summed_cosine(name: str) -> None:
+    """On ratings the ranking is Σ r·cosine of the rating vectors (item-KNN: R·S over items;
+    user-KNN: S·R over users), while predict stays KNNBaseline."""
+    data = checkerboard()
+    model = get(name, neighbors=10).fit(data)
+    predicting = get(name, neighbors=10, ranking="predicted").fit(data)
+    R = data.matrix.toarray().astype(float)
+    if name == "itemknn":
+        expected = R @ dense_similarity(R.T, R.T > 0, "cosine")
+    else:
+        expected = dense_similarity(R, R > 0, "cosine") @ R
+    np.testing.assert_allclose(model.score(np.arange(6)), expected, rtol=1e-5, atol=1e-6)
+    users, items = np.repeat(np.arange(6), 6), np.tile(np.arange(6), 6)
+    np.testing.assert_array_equal(model.predict(users, items), predicting.predict(users, items))
+    assert not np.allclose(model.score(np.arange(6)), predicting.score(np.arange(6)))
+
+
+def test_item_knn_explains_a_rating_ranking_by_exact_contributions() -> None:
+    data = checkerboard()
+    model = get("itemknn", neighbors=10).fit(data)
+    ids, scores = model.recommend([0], k=1)
+    _, weights, how = model.explain(0, int(ids[0, 0]), n=10)
+    assert how == "contribution"
+    assert float(weights.sum()) == pytest.approx(float(scores[0, 0]), rel=1e-5)
+
+
+def test_min_rating_learns_from_liked_ratings_and_never_recommends_the_others(
+    tmp_path: Path,
+) -> None:
+    users = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3]
+    items = [0, 1, 2, 0, 1, 3, 1, 2, 3, 0, 3]
+    ratings = [5, 1, 4, 5, 4, 2, 5, 4, 1, 4, 5]
+    data = Interactions.from_arrays(users, items, ratings)
+    model = get("itemknn", neighbors=10).fit(data, min_rating=4)
+    same = get("itemknn", neighbors=10).fit(data.subset(data.matrix.data >= 4))
+    np.testing.assert_allclose(model.score(np.arange(4)), same.score(np.arange(4)), rtol=1e-6)
+    assert model.disliked_ is not None
+    assert model.disliked_.toarray().astype(bool).tolist()[0] == [False, True, False, False]
+    ids, _ = model.recommend(np.arange(4), k=4)
+    for user in range(4):  # every rated item is left out, liked or not
+        assert not set(ids[user][ids[user] >= 0].tolist()) & set(data.binary()[[user]].indices)
+    assert 1 not in model.explain(0, 3, n=5)[0].tolist()  # user 0's 1★ item explains nothing
+    loaded = load(model.save(tmp_path / "knn", ratings=data))
+    assert loaded.min_rating_ == 4.0
+    np.testing.assert_array_equal(loaded.recommend(np.arange(4), k=4)[0], ids)
+    with pytest.raises(ParameterError, match="'min_rating' parameter of fit applies to ratings"):
+        get("itemknn").fit(implicit_data(), min_rating=4)
+    with pytest.raises(DataError, match="lower min_rating"):
+        get("itemknn").fit(data, min_rating=6)
 
 
 def implicit_data() -> Interactions:

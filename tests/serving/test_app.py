@@ -333,22 +333,42 @@ def test_explanations_name_the_users_items_that_weigh_most(shown: Served) -> Non
     client, models = shown
     ease = models["ease"]
     rec = client.get("/users/u4/recommendations?k=1&model=ease").json()["items"][0]["item"]
-    body = client.get(f"/users/u4/recommendations/{rec}/explanation?model=ease").json()
+    url = f"/users/u4/recommendations/{rec}/explanation?model=ease"
+    body = client.get(f"{url}&min_rating=0").json()  # every rating counts as liked
     assert body["how"] == "contribution"
     assert {b["item"] for b in body["because"]} <= {"i4", "i5"}
     assert body["because"], "EASE links u4's items to its top item"
-    # the contributions are B[j, item] and sum to the score
+    # the reasons are the positive contributions B[j, item], best first; all of them sum to
+    # the score
     B = ease.weights_
     item = int(ease.item_ids_.to_index([rec])[0])
+    history = ease.item_ids_.to_index(["i4", "i5"])
+    positive = sorted((float(B[j, item]) for j in history if B[j, item] > 0), reverse=True)
+    assert [b["weight"] for b in body["because"]] == pytest.approx(positive, rel=1e-6)
     for reason in body["because"]:
         j = int(ease.item_ids_.to_index([reason["item"]])[0])
         assert reason["weight"] == pytest.approx(float(B[j, item]), rel=1e-6)
-    assert body["score"] == pytest.approx(sum(b["weight"] for b in body["because"]), rel=1e-5)
+    assert body["score"] == pytest.approx(float(B[history, item].sum()), rel=1e-5)
     ratings = {b["item"]: b["rating"] for b in body["because"]}
     assert all(ratings[i] == {"i4": 3.0, "i5": 5.0}[i] for i in ratings)
-    similar = client.get("/users/u1/recommendations/i4/explanation?model=svd&n=2").json()
-    assert similar["how"] == "similarity"
-    assert len(similar["because"]) == 2
+    # by default an item rated below the mean training rating (3.6) is no reason: i4 (3★)
+    liked = client.get(url).json()["because"]
+    assert liked == [b for b in body["because"] if b["item"] != "i4"]
+    strict = client.get(f"{url}&min_rating=5.5").json()
+    assert strict["because"] == []
+    assert strict["score"] == pytest.approx(body["score"])
+    url = "/users/u1/recommendations/i4/explanation?model=svd"
+    svd = models["svd"]
+    u1 = svd.item_ids_.to_index(["i1", "i2", "i3"])
+    sims = svd._item_similarities(svd.item_ids_.to_index(["i4"]))[0, u1]
+    every = client.get(f"{url}&n=3&min_rating=0").json()
+    assert every["how"] == "similarity"
+    assert [b["weight"] for b in every["because"]] == pytest.approx(
+        sorted(sims[sims > 0], reverse=True), rel=1e-5
+    )
+    assert len(client.get(f"{url}&n=1&min_rating=0").json()["because"]) == min(1, (sims > 0).sum())
+    # u1 rated i2 3★, below the mean training rating
+    assert "i2" not in {b["item"] for b in client.get(url).json()["because"]}
     stranger = client.get("/users/nobody/recommendations/i1/explanation").json()
     assert (stranger["how"], stranger["because"], stranger["score"]) == ("popularity", [], None)
     assert client.get("/users/u1/recommendations/i9/explanation").status_code == 404

@@ -198,8 +198,8 @@ def _exclusions(
     parts: list[sp.csr_array] = []
     if train is not None:
         parts.append(_binary_on(train, n_users, n_items, "train"))
-    elif hasattr(model, "seen_"):
-        parts.append(sp.csr_array(model.seen_, dtype=np.float32))
+    elif hasattr(model, "excluded"):
+        parts.append(sp.csr_array(model.excluded(), dtype=np.float32))
     else:
         notes.append("no train interactions given and the model has none: nothing is excluded")
     if valid is not None:

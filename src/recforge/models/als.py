@@ -90,7 +90,7 @@ class IALS(Recommender):
 
         rng = np.random.default_rng(self.seed)
         k = int(self.factors)
-        # float64 while fitting: the kernel's loops then vectorise (2× faster than float32).
+        # float64 while fitting: the kernel's loops then vectorise (faster than in float32).
         X = rng.normal(0.0, float(self.init_std), (train.n_users, k))
         Y = rng.normal(0.0, float(self.init_std), (train.n_items, k))
         by_user = train.matrix

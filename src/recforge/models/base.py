@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recforge._topk import topk_padded
-from recforge._validation import check_int
+from recforge._validation import check_float, check_int
 from recforge.data.features import FeatureTable
 from recforge.data.idmap import IdMap
 from recforge.data.interactions import Interactions
@@ -38,6 +38,9 @@ class Recommender(ABC):
         explicit_: whether the training values were ratings.
         train_fingerprint_: `Interactions.fingerprint()` of the training data (None for a
             model loaded from a format-1 file).
+        min_rating_: the `min_rating` given to fit (None: every interaction was learned from).
+        disliked_: binary CSR [n_users_, n_items_] of the training ratings below min_rating_
+            (None without one): not learned from, never recommended, never cited by explain.
     Subclasses list their own learned attributes in `_learned` so they can be saved.
     """
 
@@ -59,6 +62,8 @@ class Recommender(ABC):
     seen_: sp.csr_array
     explicit_: bool
     train_fingerprint_: str | None
+    min_rating_: float | None = None
+    disliked_: sp.csr_array | None = None
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -101,11 +106,17 @@ class Recommender(ABC):
         train: Interactions,
         valid: Interactions | None = None,
         *,
+        min_rating: float | None = None,
         item_features: FeatureTable | None = None,
         user_features: FeatureTable | None = None,
     ) -> Self:
         """Learn from `train`; `valid` (same id maps) is used by models that early-stop.
 
+        min_rating: ratings only; learn from the interactions rated at least this (and early
+        stop on such valid ones). The lower-rated ones are kept apart in `disliked_`: they
+        shape nothing, are never recommended (like seen items) and never explain anything.
+        None (the default) learns from every rating: on MovieLens a low rating still says
+        what a user chose to watch, which is what top-N predicts (benchmarks/README.md).
         item_features, user_features: FeatureTables of the items / users (any id map: they are
         aligned to train's). Models with `uses_item_features` need item features; models with
         `accepts_side_features` use whichever is given; other models ignore them.
@@ -127,6 +138,8 @@ class Recommender(ABC):
                 "split, or use valid.restrict(train.user_ids, train.item_ids))"
             )
         self._validate_params()
+        fingerprint = train.fingerprint()
+        train, valid, disliked = _split_by_rating(train, valid, min_rating)
         self._check_training_data(train)
         self._item_features: FeatureTable | None = None
         self._user_features: FeatureTable | None = None
@@ -151,7 +164,10 @@ class Recommender(ABC):
         self.n_items_ = train.n_items
         self.seen_ = train.binary()
         self.explicit_ = train.explicit
-        self.train_fingerprint_ = train.fingerprint()
+        self.train_fingerprint_ = fingerprint
+        self.min_rating_ = None if disliked is None else float(min_rating)  # type: ignore[arg-type]
+        self.disliked_ = disliked
+        self._excluded_cache: tuple[sp.csr_array, sp.csr_array] | None = None
         self._fit(train, valid)
         self._item_features = None  # used while fitting only; not kept alive by the model
         self._user_features = None
@@ -233,14 +249,29 @@ class Recommender(ABC):
             cols[found] = np.take_along_axis(columns, np.maximum(cols, 0), axis=1)[found]
         return cols, values
 
+    def excluded(self) -> sp.csr_array:
+        """Binary CSR [n_users_, n_items_] of every training interaction: `seen_`, plus the
+        `disliked_` ratings when fit was given min_rating. `recommend` never returns them."""
+        self._check_fitted("excluded")
+        if self.disliked_ is None:
+            return self.seen_
+        cached = getattr(self, "_excluded_cache", None)
+        if cached is None or cached[0] is not self.seen_:
+            both = sp.csr_array(self.seen_ + self.disliked_, dtype=np.float32)
+            both.data[:] = 1.0
+            cached = (self.seen_, both)
+            self._excluded_cache = cached
+        return cached[1]
+
     def _mask_seen(self, scores: np.ndarray, users: np.ndarray, columns: np.ndarray | None) -> None:
         """Set the scores of each user's training items to -inf, in place."""
+        excluded = self.excluded()
         if columns is None and users.size <= 64:  # a few users: CSR row slices, no copies
-            indptr, indices = self.seen_.indptr, self.seen_.indices
+            indptr, indices = excluded.indptr, excluded.indices
             for row, user in enumerate(users):
                 scores[row, indices[indptr[user] : indptr[user + 1]]] = -np.inf
             return
-        seen = self.seen_[users]
+        seen = excluded[users]
         if columns is None:
             rows = np.repeat(np.arange(users.size), np.diff(seen.indptr))
             scores[rows, seen.indices] = -np.inf
@@ -410,6 +441,31 @@ class Recommender(ABC):
 
         self._check_fitted("save")
         return save_model(self, path, metrics=metrics, items=items, ratings=ratings)
+
+
+def _split_by_rating(
+    train: Interactions, valid: Interactions | None, min_rating: float | None
+) -> tuple[Interactions, Interactions | None, sp.csr_array | None]:
+    """(the training ratings ≥ min_rating, the valid ones ≥ it, binary CSR of the training
+    ratings below it); min_rating None keeps everything."""
+    if min_rating is None:
+        return train, valid, None
+    threshold = check_float(min_rating, "min_rating", "fit")
+    if not train.explicit:
+        raise ParameterError(
+            "The 'min_rating' parameter of fit applies to ratings, but these interactions are "
+            "implicit; leave it out"
+        )
+    liked = train.matrix.data >= threshold
+    if not liked.any():
+        raise DataError(
+            f"no training rating is at least min_rating={threshold:g} (the highest is "
+            f"{float(train.matrix.data.max()):g}); lower min_rating"
+        )
+    disliked = train.subset(~liked).binary()
+    if valid is not None:
+        valid = valid.subset(valid.matrix.data >= threshold)
+    return train.subset(liked), valid, disliked
 
 
 def _as_indices(

@@ -15,13 +15,11 @@ bpr-max), plus reg × Σ‖W‖ over the weight matrices (RecBole's reg_weight p
 
 An anonymous session (`recommend_for_history`) has no P_u of its own: with `fold_in` > 0 its P
 is fitted to the session's own transitions (MAP under a Gaussian prior from the trained users,
-`recforge.neural.fold_in`), else it is the users' mean. On ML-100K (benchmarks/
-bench_sequence.py, leave-last-out, seed 0, each test user's train + valid items given as a
-session) the fold-in scores HR@10 0.1941 / NDCG@10 0.1015 against the mean user's 0.1251 /
-0.0702; the same model continuing its stored users scores 0.1972 / 0.1024. (The form of the
-prior was chosen on the validation items, not on these.) It costs time: a 50-item session's
-recommend_for_history took 11.6 ms p50 / 15.6 ms p99 on 2 CPU threads (bench_sequence.py
---latency), 1.4 / 2.0 ms with fold_in=0; set 0 where latency matters more.
+`recforge.neural.fold_in`), else it is the users' mean. The fold-in brings a session's
+recommendations close to those of the same model continuing a stored user, well above the
+users' mean (the form of the prior was chosen on the validation items, not on the test items),
+but it makes recommend_for_history several times slower: set fold_in=0 where latency matters
+more. Measured figures: benchmarks/README.md (sequence: the sessions and latency tables).
 """
 
 from __future__ import annotations

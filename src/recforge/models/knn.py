@@ -1,17 +1,22 @@
 """Neighbourhood collaborative filtering: item-KNN and user-KNN.
 
 Both keep a sparse top-`neighbors` similarity (see `similarity`) and use it two ways:
-- explicit ratings: KNNBaseline's prediction (Koren 2010; Surprise's KNNBaseline),
+- rating prediction (`predict`, explicit ratings): KNNBaseline (Koren 2010; Surprise's
+  KNNBaseline),
       r̂(u, i) = b_ui + Σ_{j ∈ N^k(i; u)} s_ij·(r_uj − b_uj) / Σ s_ij,
   b_ui = μ + b_u + b_i from the ALS baseline ("bias"), N^k(i; u) the k most similar neighbours
-  of i that u rated (user-KNN swaps the roles). Ranking orders these predictions.
-- implicit feedback: ranking by summed similarity, score(u, i) = Σ_{j ∈ I(u)} w_uj·s_ji
-  (item-KNN, as implicit's ItemItemRecommender) or Σ_{v} s_uv·w_vi (user-KNN).
+  of i that u rated (user-KNN swaps the roles).
+- ranking (`score`, `recommend`): summed similarity, score(u, i) = Σ_{j ∈ I(u)} w_uj·s_ji
+  (item-KNN, as implicit's ItemItemRecommender) or Σ_{v} s_uv·w_vi (user-KNN), w the training
+  values (ratings or weights). On ratings the ranking similarity is the cosine of the rating
+  vectors, kept apart from the prediction's (a residual similarity such as pearson_baseline
+  predicts ratings well but ranks poorly). ranking="predicted" orders the KNNBaseline
+  predictions instead, which favours rarely rated items and is a poor top-N ranker.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,23 +32,31 @@ from recforge.models.similarity import topk_similarity
 __all__ = ["ItemKNN", "UserKNN"]
 
 SIMILARITIES = ("auto", "cosine", "pearson", "pearson_baseline", "adjusted_cosine", "jaccard")
+RANKINGS = ("sum", "predicted")
 _RATING_ONLY = ("pearson", "pearson_baseline", "adjusted_cosine")
 
 
 class _NeighbourhoodModel(Recommender):
     """Shared fitting and inference; subclasses say which side is compared (`_side`).
 
-    Learned: sim_indptr_ / sim_indices_ / sim_data_ (the similarity CSR), train_values_ [nnz]
-    (training values in `seen_` order), global_mean_, user_bias_, item_bias_ (zeros for
-    implicit data), rating_min_ / rating_max_, similarity_ (the kind used).
+    Learned: sim_indptr_ / sim_indices_ / sim_data_ (the similarity CSR), rank_indptr_ /
+    rank_indices_ / rank_data_ (the ranking similarity CSR: the same as sim_* except on ratings
+    with a similarity other than cosine), train_values_ [nnz] (training values in `seen_`
+    order), global_mean_, user_bias_, item_bias_ (zeros for implicit data), rating_min_ /
+    rating_max_, similarity_ (the kind used).
     """
 
     _side: ClassVar[str] = "item"
     predicts_ratings = True
+    # artifacts saved before `ranking` existed ordered rating predictions on explicit data
+    legacy_params: ClassVar[dict[str, Any]] = {"ranking": "predicted"}
     _learned: ClassVar[tuple[str, ...]] = (
         "sim_indptr_",
         "sim_indices_",
         "sim_data_",
+        "rank_indptr_",
+        "rank_indices_",
+        "rank_data_",
         "train_values_",
         "global_mean_",
         "user_bias_",
@@ -56,6 +69,9 @@ class _NeighbourhoodModel(Recommender):
     sim_indptr_: np.ndarray
     sim_indices_: np.ndarray
     sim_data_: np.ndarray
+    rank_indptr_: np.ndarray
+    rank_indices_: np.ndarray
+    rank_data_: np.ndarray
     train_values_: np.ndarray
     global_mean_: float
     user_bias_: np.ndarray
@@ -73,6 +89,7 @@ class _NeighbourhoodModel(Recommender):
         min_k: int = 1,
         shrinkage: float | None = None,
         min_support: int = 1,
+        ranking: str = "sum",
         seed: int | None = None,
     ) -> None:
         self.similarity = similarity
@@ -81,6 +98,7 @@ class _NeighbourhoodModel(Recommender):
         self.min_k = min_k
         self.shrinkage = shrinkage
         self.min_support = min_support
+        self.ranking = ranking
         self.seed = seed
 
     def _validate_params(self) -> None:
@@ -92,6 +110,7 @@ class _NeighbourhoodModel(Recommender):
         if self.shrinkage is not None:
             check_float(self.shrinkage, "shrinkage", owner, low=0.0)
         check_int(self.min_support, "min_support", owner, low=1)
+        check_choice(self.ranking, "ranking", RANKINGS, owner)
         check_seed(self.seed, "seed", owner)
 
     def _check_training_data(self, train: Interactions) -> None:
@@ -142,6 +161,15 @@ class _NeighbourhoodModel(Recommender):
         self.sim_indptr_ = similar.indptr.astype(np.int64)
         self.sim_indices_ = similar.indices.astype(np.int32)
         self.sim_data_ = similar.data.astype(np.float32)
+        ranked = similar
+        if train.explicit and kind != "cosine" and self.ranking == "sum":
+            rated = sp.csr_array((values, (rows, cols)), shape=shape)
+            ranked = topk_similarity(
+                rated, "cosine", neighbors=int(self.neighbors), min_support=int(self.min_support)
+            )
+        self.rank_indptr_ = ranked.indptr.astype(np.int64)
+        self.rank_indices_ = ranked.indices.astype(np.int32)
+        self.rank_data_ = ranked.data.astype(np.float32)
         self.train_values_ = train.matrix.data.astype(np.float32)
         self.rating_min_ = float(values.min())
         self.rating_max_ = float(values.max())
@@ -153,10 +181,26 @@ class _NeighbourhoodModel(Recommender):
         b_i = np.where(items >= 0, self.item_bias_[np.maximum(items, 0)], 0.0)
         return self.global_mean_ + b_u + b_i
 
+    def _set_state(self, state: dict[str, Any]) -> None:
+        """Artifacts saved before `ranking` existed have no ranking similarity: they ranked
+        with the prediction's (legacy ranking="predicted", or summed on implicit data)."""
+        for name in ("indptr", "indices", "data"):
+            state.setdefault(f"rank_{name}_", state[f"sim_{name}_"])
+        super()._set_state(state)
+
     # ------------------------------------------------------------------ shared pieces
     def _similarity(self) -> sp.csr_array:
+        """The prediction's similarity CSR [n, n]."""
         n = self.sim_indptr_.size - 1
         return sp.csr_array((self.sim_data_, self.sim_indices_, self.sim_indptr_), shape=(n, n))
+
+    def _ranking_similarity(self) -> sp.csr_array:
+        """The similarity CSR [n, n] that summed-similarity ranking reads."""
+        n = self.rank_indptr_.size - 1
+        return sp.csr_array((self.rank_data_, self.rank_indices_, self.rank_indptr_), shape=(n, n))
+
+    def _ranks_by_prediction(self) -> bool:
+        return bool(self.explicit_) and self.ranking == "predicted"
 
     def _train(self) -> sp.csr_array:
         """Training values as CSR [n_users, n_items]."""
@@ -200,13 +244,13 @@ class _NeighbourhoodModel(Recommender):
     # ------------------------------------------------------------------ inference
     def _score(self, users: np.ndarray, items: np.ndarray | None) -> np.ndarray:
         columns = np.arange(self.n_items_) if items is None else items
-        if self.explicit_:
+        if self._ranks_by_prediction():
             pairs_u = np.repeat(users, columns.size)
             pairs_i = np.tile(columns, users.size)
             estimate = self._baseline(pairs_u, pairs_i) + self._adjustments(pairs_u, pairs_i)
             return estimate.reshape(users.size, columns.size)
         train = self._train()
-        S = self._similarity()
+        S = self._ranking_similarity()
         scores = train[users] @ S if self._side == "item" else S[users] @ train
         return np.asarray(scores[:, columns].toarray(), dtype=np.float32)
 
@@ -225,7 +269,7 @@ class _NeighbourhoodModel(Recommender):
 
 @register
 class ItemKNN(_NeighbourhoodModel):
-    """Item-based neighbourhood model (KNNBaseline for ratings, summed similarity for implicit).
+    """Item-based neighbourhood model: summed-similarity ranking, KNNBaseline rating prediction.
 
     similarity: "auto" (pearson_baseline for ratings, cosine for implicit), "cosine", "pearson",
         "pearson_baseline", "adjusted_cosine" (ratings centred on each user's mean) or "jaccard".
@@ -235,34 +279,40 @@ class ItemKNN(_NeighbourhoodModel):
     shrinkage: multiplies a similarity by (n − 1)/(n − 1 + shrinkage), n = common users;
         None: 100 for pearson_baseline (as Surprise), 0 otherwise.
     min_support: pairs with fewer common users get no similarity.
+    ranking: "sum" ranks by Σ_j r_uj·s_ji over the user's items j (on ratings with the cosine of
+        the items' rating vectors, whatever `similarity` predicts with); "predicted" orders
+        the KNNBaseline predictions, a poor top-N ranker (rarely rated items with a few high
+        ratings come first). Implicit data always ranks by the sum.
     seed: accepted for uniformity; fitting is deterministic.
     """
 
     name = "itemknn"
-    description = "Item-KNN: KNNBaseline ratings or summed-similarity ranking, sparse top-k"
+    description = "Item-KNN: summed-similarity ranking, KNNBaseline rating prediction, sparse top-k"
     supports_history = True
     _side = "item"
 
     def _item_similarities(self, items: np.ndarray) -> np.ndarray:
-        """The kept neighbours' similarities; items outside them never come up (−inf)."""
-        rows = self._similarity()[items].toarray()
+        """The kept neighbours' similarities (the ranking's, unless ranking="predicted");
+        items outside them never come up (−inf)."""
+        S = self._similarity() if self._ranks_by_prediction() else self._ranking_similarity()
+        rows = S[items].toarray()
         rows[rows <= 0] = -np.inf
         return rows
 
     def _explain_weights(self, user: int, item: int, history: np.ndarray) -> tuple[np.ndarray, str]:
-        """Implicit data: value(user, j) · S[j, item] per history item j, whose sum is the
-        score; ratings (KNNBaseline): the similarity of each history item to `item`."""
-        if self.explicit_:
+        """Summed ranking: value(user, j) · S[j, item] per history item j, whose sum is the
+        score; ranking="predicted" on ratings: the similarity of each history item to `item`."""
+        if self._ranks_by_prediction():
             return super()._explain_weights(user, item, history)
         values = self._train()[[user]].toarray()[0, history]
-        column = self._similarity()[:, [item]].toarray()[history, 0]
+        column = self._ranking_similarity()[:, [item]].toarray()[history, 0]
         return values * column, "contribution"
 
     def _history_scores(self, history: np.ndarray) -> np.ndarray:
-        """Summed similarity to the new user's items."""
+        """Summed (ranking) similarity to the new user's items."""
         weights = np.zeros(self.n_items_, dtype=np.float32)
         weights[history] = 1.0
-        return self._similarity().T @ weights
+        return self._ranking_similarity().T @ weights
 
 
 @register
@@ -271,5 +321,5 @@ class UserKNN(_NeighbourhoodModel):
     (adjusted_cosine centres on each item's mean; min_support counts common items)."""
 
     name = "userknn"
-    description = "User-KNN: KNNBaseline ratings or summed-similarity ranking, sparse top-k"
+    description = "User-KNN: summed-similarity ranking, KNNBaseline rating prediction, sparse top-k"
     _side = "user"

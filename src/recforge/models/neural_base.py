@@ -97,19 +97,27 @@ class NeuralRecommender(Recommender):
         train: Interactions,
         valid: Interactions | None = None,
         *,
+        min_rating: float | None = None,
         item_features: FeatureTable | None = None,
         user_features: FeatureTable | None = None,
         run_dir: str | Path | None = None,
         resume: bool = False,
     ) -> Self:
-        """Learn from `train`, early-stopping on `valid` when given (see TrainingConfig).
+        """Learn from `train`, early-stopping on `valid` when given (see TrainingConfig);
+        min_rating, item_features, user_features as in `Recommender.fit`.
 
         run_dir: a directory for checkpoint.pt (rewritten every epoch) and metrics.jsonl (one
         line per epoch); resume=True continues the interrupted run saved there.
         """
         self._run_dir = None if run_dir is None else Path(run_dir)
         self._resume = bool(resume)
-        return super().fit(train, valid, item_features=item_features, user_features=user_features)
+        return super().fit(
+            train,
+            valid,
+            min_rating=min_rating,
+            item_features=item_features,
+            user_features=user_features,
+        )
 
     def _fit(self, train: Interactions, valid: Interactions | None) -> None:
         import torch

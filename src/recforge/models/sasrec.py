@@ -7,42 +7,27 @@ item that follows it, so each item but a user's first is a target once per epoch
 the items before it in its window. With `stride` < max_len the windows overlap and only each
 window's last `stride` columns are scored, the columns before them read as context: every
 target then sees at least max_len - stride earlier items (where the user has them), as in
-training on every prefix, at max_len / stride times the work of an epoch. On ML-100K
-(leave-last-out, full ranking, means over seeds 0, 1, 2; benchmarks/bench_sequence.py,
-results/sequence.json) stride 10 raised HR@10 / NDCG@10 from 0.1891 / 0.1022 to 0.1990 /
-0.1060, at about 2.5 times the training time (1,037 s against 415 s on 2 cores); with
-`dropout=0.5` as well (RecBole's) to 0.2071 / 0.1072, but only after about 80 epochs (seeds
-1 and 2 alone: 1,826 s and 1,723 s), so neither is the default. The loss is
-the cross-entropy of the next item over all items (a full softmax, as RecBole's default) or
-over sampled negatives (`loss="sampled"`).
+training on every prefix, at max_len / stride times the work of an epoch. A smaller stride
+tends to raise accuracy but multiplies the training time, so the default is no overlap. The
+loss is the cross-entropy of the next item over all items (a full softmax, as RecBole's
+default) or over sampled negatives (`loss="sampled"`).
 
 Two layouts of the transformer (`norm`, see `recforge.neural.sequence_modules.SASRecNet`):
-"pre", the paper's code, the default; "post", BERT's and RecBole's. On ML-100K (leave-last-out,
-full ranking, means over seeds 0, 1, 2; benchmarks/bench_sequence.py, results/sequence.json)
-the two are level at max_len 50: HR@10 0.1891 / 0.1888, NDCG@10 0.1022 / 0.1020. With
-max_len 200 (batch_size 32) "pre" rose to 0.1997 / 0.1058, while "post" fell to 0.1828 /
-0.0964 in a screening run, its early stopping at about 30 epochs: "pre" stays sound as the
-window grows.
+"pre", the paper's code, the default; "post", BERT's and RecBole's. The two are level at the
+default max_len; "pre" stays sound as the window grows, where "post" loses accuracy.
 
 Position embeddings count back from the newest item (`positions_from="newest"`, the default:
 the newest item always has the last position) or on from the oldest item of the window
-("oldest", RecBole's: the position tells how many items came before). On ML-100K with stride
-10 (seed 0, same benchmark) the two are level: HR@10 / NDCG@10 0.2025 / 0.1073 from the oldest
-(valid NDCG@10 0.1245), 0.2025 / 0.1080 from the newest (valid 0.1261).
+("oldest", RecBole's: the position tells how many items came before); the two are level.
 
 RecBole's whole recipe, `stride=10, dropout=0.5, ffn_dropout=0.0, norm="post",
-positions_from="oldest"`, has the best validation figure of the settings above: over seeds
-0 … 4, HR@10 / NDCG@10 0.2070 / 0.1105 (per-seed NDCG@10 0.1054 … 0.1183), valid NDCG@10
-0.1275, 895 s a fit on average; RecBole 1.2.1's SASRec on the same split gave 0.2078 / 0.1125
-(seeds 0 and 1), valid 0.1264, in 15,855 s for seed 0. It is not the default because it needs
-about 2.2 times the training time of the defaults (415 s). A longer window did not help it:
-max_len 200 with stride 40 (seed 0) fell to valid NDCG@10 0.1085 with the recipe, 0.1143 with
-"pre" and dropout 0.5; nor did stride 5 (seeds 0, 1: valid 0.1256, HR@10 / NDCG@10 0.2025 /
-0.1079). With `factors=128` on top of the recipe (seeds 0 … 4, each fit on 1 thread beside
-another fit) test rose to HR@10 / NDCG@10 0.2172 / 0.1152 (per-seed NDCG@10 0.1102 … 0.1176),
-1.05 / 1.02 times RecBole's, in 1,977 s a fit; but validation does not tell it from factors 64
-(valid NDCG@10 0.1271 against 0.1275), so read both as level with RecBole within the
-seed-to-seed spread.
+positions_from="oldest"`, has the best validation figure of these settings and is level with
+RecBole's own SASRec on the same split, but it trains markedly longer than the defaults, so it
+is not the default. On top of it, a larger `factors` does not improve validation, and neither
+does a longer window (a larger max_len and stride) or a smaller stride.
+
+Measured figures (each setting, per seed, with training times): benchmarks/README.md
+(sequence).
 """
 
 from __future__ import annotations

@@ -372,11 +372,21 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
         user_id: str,
         item_id: str,
         n: Annotated[int, Query(ge=1, le=100, description="past items to give")] = 5,
+        min_rating: Annotated[
+            float | None,
+            Query(
+                description="the lowest rating that counts as liked: past items rated below "
+                "it are never given as a reason (default: the mean training rating when the "
+                "model was saved with ratings)"
+            ),
+        ] = None,
         model: Annotated[str | None, Query(description="served model name")] = None,
     ) -> Explanation:
-        """Why the model recommends this item to this user: the user's past items that weigh
-        most in its score (exact contributions where the score is a sum over them, else the
-        model's similarity of each to the item). An unknown user's list is popularity."""
+        """Why the model recommends this item to this user: the user's liked past items that
+        weigh most for it (exact contributions where the score is a sum over them, else the
+        model's similarity of each to the item). Only items that count in the item's favour
+        (weight > 0) and that the user did not rate below min_rating are given. An unknown
+        user's list is popularity."""
         m = served(model)
         item = known_item(m, item_id)
         user = m.user_index(user_id)
@@ -387,14 +397,20 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
                 how="popularity",
                 because=[],
             )  # fmt: skip
-        past, weights, how = m.model.explain(user, item, n=n)
         indices, values = m.history(user)
+        past, weights, how = m.model.explain(user, item, n=max(1, indices.size))
+        liked_from = min_rating
+        if liked_from is None and m.ratings is not None and m.ratings.nnz:
+            liked_from = float(m.ratings.data.mean())
         rating_of = {} if values is None else dict(zip(indices, values, strict=True))
+        supports = np.isfinite(weights) & (weights > 0)
+        if liked_from is not None and rating_of:
+            supports &= np.array([rating_of.get(j, liked_from) >= liked_from for j in past])
+        past, weights = past[supports][:n], weights[supports][:n]
         rows = zip(m.raw_items(past), m.describe(past), past, weights, strict=True)
         because = [
             Reason(item=r, weight=float(w), rating=_maybe_float(rating_of.get(j)), **d)
             for r, d, j, w in rows
-            if np.isfinite(w)
         ]
         score = float(m.model.score([user], [item])[0, 0])
         return Explanation(
