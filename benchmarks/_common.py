@@ -13,6 +13,29 @@ from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+# The second rated data set the defaults are checked on (never tuned on): not MovieLens-like,
+# with flatter popularity, more items than users and heavier users.
+SYNTHETIC_RATED: dict[str, Any] = {
+    "n_users": 3000,
+    "n_items": 4000,
+    "n_interactions": 150_000,
+    "popularity_exponent": 0.7,
+    "activity_exponent": 0.8,
+    "seed": 1,
+}
+RATED_DATASETS = ("ml-100k", "synthetic")
+
+
+def rated_dataset(name: str) -> Any:
+    """Interactions with ratings: MovieLens 100K, or the synthetic set of SYNTHETIC_RATED."""
+    from recforge.data import load_movielens, synthetic_interactions
+
+    if name == "ml-100k":
+        return load_movielens("ml-100k").interactions
+    if name == "synthetic":
+        return synthetic_interactions(**SYNTHETIC_RATED, explicit=True)
+    raise SystemExit(f"unknown data set {name!r}; choose from {', '.join(RATED_DATASETS)}")
+
 
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MiB.

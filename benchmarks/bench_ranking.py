@@ -11,6 +11,17 @@ Both sides' top-100 lists are scored by the same code
 The peers run in their own virtual environment (benchmarks/.peer-venv).
 
     RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_ranking.py [--pairs ials,bpr]
+
+--rated runs the protocol of top-N from rating data instead, on ML-100K with its ratings and on
+a synthetic rated set of another shape (checked, never tuned on): each user's latest 10% of
+ratings are test and the 10% before them valid (per-user chronological 80/10/10). Choices are
+made on valid (fit on train, score valid): item-KNN's ranking, and whether ranking models learn
+from low ratings (fit's min_rating). Then every model at its defaults is fitted on train +
+valid and scored on test once, with train + valid masked, beside implicit's CosineRecommender
+at its defaults (K=20) fed 0/1 and fed the ratings. Rating models are in the table too, with
+their test RMSE, to show which of them rank well.
+
+    RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_ranking.py --rated
 """
 
 from __future__ import annotations
@@ -26,10 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from _common import read_result, write_result
+from _common import SYNTHETIC_RATED, machine, rated_dataset, read_result, write_result
 from peers import HERE, peer_python
 from recforge.data import Interactions, load_movielens, user_split
-from recforge.evaluation import evaluate_recommendations, read_recommendations
+from recforge.evaluation import evaluate, evaluate_recommendations, read_recommendations
 from recforge.models import get
 
 K = 100  # list length written by both sides
@@ -69,6 +80,16 @@ GRIDS: dict[str, tuple[str, str, list[tuple[dict[str, Any], dict[str, Any]]]]] =
 }  # fmt: skip
 
 
+# --rated: ranking models at their defaults, the rating models beside them, and the choices
+# made on valid (the synthetic set: benchmarks/_common.py)
+RATED_RANKERS = ["itemknn", "userknn", "ease", "ials", "bpr", "puresvd", "popularity"]
+RATING_MODELS = [
+    "bias", "svd", "svdpp", "nmf", "als", "pmf", "bpmf", "deeprating", "iautorec", "uautorec",
+]  # fmt: skip
+THRESHOLD_MODELS = ["itemknn", "ease", "ials"]
+THRESHOLDS: list[float | None] = [None, 3.0, 4.0]
+
+
 def implicit_feedback() -> Interactions:
     ratings = load_movielens("ml-100k").interactions
     users, items, _ = ratings.coo()
@@ -77,9 +98,14 @@ def implicit_feedback() -> Interactions:
 
 
 def write_pairs(part: Interactions, path: Path) -> None:
-    users, items, _ = part.coo()
+    """user<TAB>item[<TAB>value] lines in raw ids (the value for ratings)."""
+    users, items, values = part.coo()
     raw_u, raw_i = part.user_ids.to_raw(users), part.item_ids.to_raw(items)
-    path.write_text("".join(f"{u}\t{i}\n" for u, i in zip(raw_u, raw_i, strict=True)))
+    if part.explicit:
+        rows = zip(raw_u, raw_i, values, strict=True)
+        path.write_text("".join(f"{u}\t{i}\t{v:g}\n" for u, i, v in rows))
+    else:
+        path.write_text("".join(f"{u}\t{i}\n" for u, i in zip(raw_u, raw_i, strict=True)))
 
 
 def test_users(part: Interactions) -> list[str]:
@@ -123,13 +149,142 @@ def ndcg(lists: dict[str, list[str]], test: Interactions, train: Interactions) -
     return float(result.as_dict()["ndcg@10"])
 
 
+def scored(model: Any, test: Interactions, train: Interactions) -> dict[str, float]:
+    """NDCG@10 and recall@20 of a fitted model (train masked), RMSE for rating models."""
+    metrics = ["ndcg", "recall"] + (["rmse"] if model.predicts_ratings else [])
+    values = evaluate(model, test, train=train, k=[10, 20], metrics=metrics).as_dict()
+    out = {"ndcg@10": values["ndcg@10"], "recall@20": values["recall@20"]}
+    if "rmse" in values:
+        out["rmse"] = values["rmse"]
+    return out
+
+
+def raw_lists(model: Any, train: Interactions, users: list[str]) -> dict[str, list[str]]:
+    """A fitted model's top-K lists in raw ids for the raw `users`."""
+    ids, _ = model.recommend(train.user_ids.to_index(users), k=K)
+    raw = train.item_ids.to_raw(ids.clip(0))
+    return {u: [str(i) for i, j in zip(row, ids_row, strict=True) if j >= 0]
+            for u, row, ids_row in zip(users, raw, ids, strict=True)}  # fmt: skip
+
+
+def ndcg_per_user(lists: dict[str, list[str]], test: Interactions, k: int = 10) -> np.ndarray:
+    """NDCG@k of each test user (sorted raw ids; a user without a list scores 0), binary
+    relevance: the figure whose mean `ndcg` reports, kept per user for paired comparisons."""
+    users, items, _ = test.coo()
+    relevant: dict[str, set[str]] = {}
+    for u, i in zip(test.user_ids.to_raw(users), test.item_ids.to_raw(items), strict=True):
+        relevant.setdefault(str(u), set()).add(str(i))
+    gains = 1.0 / np.log2(np.arange(k) + 2.0)
+    out = []
+    for user in sorted(relevant):
+        hits = [item in relevant[user] for item in lists.get(user, [])[:k]]
+        dcg = float(np.sum(gains[: len(hits)][np.array(hits, dtype=bool)]))
+        out.append(dcg / float(gains[: min(k, len(relevant[user]))].sum()))
+    return np.array(out)
+
+
+def paired_difference(ours: np.ndarray, theirs: np.ndarray, draws: int = 2000) -> dict[str, Any]:
+    """Mean of ours − theirs over the same users, with a 95% paired-bootstrap interval."""
+    diff = ours - theirs
+    rng = np.random.default_rng(0)
+    means = diff[rng.integers(0, diff.size, (draws, diff.size))].mean(axis=1)
+    low, high = np.quantile(means, [0.025, 0.975])
+    return {"mean": float(diff.mean()), "ci95": [float(low), float(high)], "users": diff.size}
+
+
+def rated(dataset: str, tmp: Path) -> dict[str, Any]:
+    """The --rated protocol on one data set (see the module docstring)."""
+    data = rated_dataset(dataset)
+    parts = user_split(data, test=0.1, valid=0.1, order="time")
+    assert parts.valid is not None
+    train, valid, test = parts.train, parts.valid, parts.test
+    seen = parts.train_valid()
+    print(f"[{dataset}] {data.n_users} users × {data.n_items} items, {data.nnz:,} ratings")
+    # choices, on valid
+    choices: dict[str, Any] = {"itemknn_ranking": {}, "min_rating": {}}
+    for ranking in ("sum", "predicted"):
+        model = get("itemknn", ranking=ranking).fit(train)
+        choices["itemknn_ranking"][ranking] = scored(model, valid, train)["ndcg@10"]
+    for name in THRESHOLD_MODELS:
+        by_threshold = {}
+        for threshold in THRESHOLDS:
+            model = get(name, seed=0).fit(train, min_rating=threshold)
+            by_threshold[str(threshold)] = scored(model, valid, train)["ndcg@10"]
+        choices["min_rating"][name] = by_threshold
+    print(f"[{dataset}] valid NDCG@10: {json.dumps(choices)}")
+    # test, read once: every model at its defaults on train + valid
+    models: dict[str, Any] = {}
+    users = test_users(test)
+    knn_lists: dict[str, list[str]] = {}
+    for name in RATED_RANKERS + RATING_MODELS:
+        model = get(name, seed=0)
+        start = time.perf_counter()
+        model.fit(seen)
+        seconds = time.perf_counter() - start
+        figures = scored(model, test, seen)
+        models[name] = {
+            **figures,
+            "fit_seconds": seconds,
+            "ranks_by_predicted_rating": model.ranks_by_predicted_rating(),
+        }
+        if name == "itemknn":
+            knn_lists = raw_lists(model, seen, users)
+        rmse = f"   RMSE {figures['rmse']:.4f}" if "rmse" in figures else ""
+        print(f"[{dataset}] {name:<11} NDCG@10 {figures['ndcg@10']:.4f}{rmse}   {seconds:.1f} s")
+    seen_file = tmp / f"{dataset}-seen.tsv"
+    write_pairs(seen, seen_file)
+    knn_per_user = ndcg_per_user(knn_lists, test)
+    peer: dict[str, Any] = {}
+    for values in ("binary", "ratings"):
+        lists, seconds = theirs("cosine", {"values": values}, seen_file, users, tmp)
+        versus = paired_difference(knn_per_user, ndcg_per_user(lists, test))
+        peer[values] = {
+            "ndcg@10": ndcg(lists, test, seen),
+            "fit_seconds": seconds,
+            "itemknn_minus_peer": versus,
+        }
+        low, high = versus["ci95"]
+        print(
+            f"[{dataset}] implicit CosineRecommender(K=20) on {values}: NDCG@10 "
+            f"{peer[values]['ndcg@10']:.4f}; itemknn − it {versus['mean']:+.4f} "
+            f"(95% paired bootstrap {low:+.4f} … {high:+.4f})"
+        )
+    return {
+        "shape": {"users": data.n_users, "items": data.n_items, "ratings": data.nnz},
+        "synthetic": None if dataset == "ml-100k" else SYNTHETIC_RATED,
+        "valid_choices": choices,
+        "test": models,
+        "peer": {"algorithm": "implicit CosineRecommender, defaults (K=20)", **peer},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", default=",".join(GRIDS), help="comma-separated")
     parser.add_argument(
         "--seeds", type=int, default=5, help="final fits per side (random models), averaged"
     )
+    parser.add_argument(
+        "--rated", action="store_true", help="top-N from rating data (module docstring)"
+    )
     args = parser.parse_args()
+    if args.rated:
+        with tempfile.TemporaryDirectory() as name:
+            found = {d: rated(d, Path(name)) for d in ("ml-100k", "synthetic")}
+        previous = read_result("ranking")
+        path = write_result(
+            "ranking",
+            {
+                **previous,  # the other pairs keep their figures and their machine record
+                "rated": {
+                    "machine": machine(),
+                    "split": "per-user chronological 80/10/10; fit on train + valid, test once",
+                    **found,
+                },
+            },
+        )
+        print(f"wrote {path}")
+        return
     data = implicit_feedback()
     outer = user_split(data, test=0.2, order="time")
     inner = user_split(outer.train, test=0.2, order="time")
@@ -189,6 +344,8 @@ def main() -> None:
             )
     previous = read_result("ranking")
     kept = {pair: previous[pair] for pair in GRIDS if pair in previous and pair not in results}
+    if "rated" in previous:
+        kept["rated"] = previous["rated"]
     path = write_result(
         "ranking",
         {

@@ -351,6 +351,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     root = work / "models"
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    failed_reload: dict[str, int] = {}
     record = read_result("serving")
     runs = record.setdefault("runs", {})
     try:
@@ -383,10 +384,15 @@ def main() -> None:
             key = f"svd reload under load {args.rate:g}/s c{args.clients} w{args.workers}"
             runs[key] = reload_under_load(args, root)
             print(key, runs[key], flush=True)
+            failed_reload = runs[key]["failures"]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     path = write_result("serving", record)
     print(f"wrote {path}")
+    if failed_reload:  # recorded as measured, and the run fails, as the docstring says
+        raise SystemExit(
+            f"reload under load: {sum(failed_reload.values())} requests failed ({failed_reload})"
+        )
 
 
 if __name__ == "__main__":

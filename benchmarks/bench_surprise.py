@@ -5,9 +5,17 @@ them in this process, Surprise in its own virtual environment (benchmarks/.peer-
 default parameters for each algorithm.
 
     RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_surprise.py [--models bias,svd]
+        [--dataset synthetic]
 
-Fit and predict times are the best of --repeats runs per fold, for both libraries. recforge's
-first fit in the process also loads its compiled kernels; it is reported apart ("first fit").
+--dataset synthetic runs the same on a rated synthetic set of another shape (flatter
+popularity, more items than users; benchmarks/_common.py), on which both libraries' defaults
+are checked, never tuned.
+
+Fit and predict times are the best of --repeats runs per fold, for both libraries; predict
+takes raw ids in and gives predictions out on both sides (recforge's time includes mapping the
+test's raw ids to indices, as Surprise's `test` does). recforge's first fit in the process also
+loads its compiled kernels; it is reported apart ("first fit"). SVD++ is run against Surprise
+twice: at its defaults and with `cache_ratings=True`, its documented speed switch.
 """
 
 from __future__ import annotations
@@ -22,21 +30,29 @@ from typing import Any
 
 import numpy as np
 
-from _common import read_result, write_result
+from _common import (
+    RATED_DATASETS,
+    SYNTHETIC_RATED,
+    machine,
+    rated_dataset,
+    read_result,
+    write_result,
+)
 from peers import HERE, peer_python
-from recforge.data import Interactions, kfold, load_movielens
+from recforge.data import Interactions, kfold
 from recforge.evaluation import mae, rmse
 from recforge.models import get
 
-# recforge model → the Surprise algorithm it is compared with (see peers/surprise_fit.py);
-# None: Surprise has no such model, recforge's figures are reported alone.
-PEERS: dict[str, str | None] = {
-    "bias": "baseline",
-    "svd": "svd",
-    "svdpp": "svdpp",
-    "nmf": "nmf",
-    "itemknn": "knnbaseline",
-    "bpmf": None,
+# entry → (recforge model, the Surprise algorithm it is compared with; see
+# peers/surprise_fit.py); None: Surprise has no such model, recforge's figures are alone.
+PEERS: dict[str, tuple[str, str | None]] = {
+    "bias": ("bias", "baseline"),
+    "svd": ("svd", "svd"),
+    "svdpp": ("svdpp", "svdpp"),
+    "svdpp-cached": ("svdpp", "svdpp-cached"),
+    "nmf": ("nmf", "nmf"),
+    "itemknn": ("itemknn", "knnbaseline"),
+    "bpmf": ("bpmf", None),
 }
 
 
@@ -55,13 +71,16 @@ def run_recforge(name: str, folds: list[Any], repeats: int) -> dict[str, Any]:
     for fold in folds:
         fits, predicts = [], []
         users, items, ratings = fold.test.coo()
+        raw_users, raw_items = fold.test.user_ids.to_raw(users), fold.test.item_ids.to_raw(items)
         for _ in range(repeats):
             model = get(name, seed=0)
             start = time.perf_counter()
             model.fit(fold.train)
             fits.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            predicted = model.predict(users, items)
+            start = time.perf_counter()  # raw ids in, predictions out
+            u = model.user_ids_.to_index(raw_users, missing="mask")
+            i = model.item_ids_.to_index(raw_items, missing="mask")
+            predicted = model.predict(u, i)
             predicts.append(time.perf_counter() - start)
         per_fold.append(
             {
@@ -95,13 +114,14 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3, help="timings take the best of N")
+    parser.add_argument("--dataset", default="ml-100k", choices=RATED_DATASETS)
     args = parser.parse_args()
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     unknown = [n for n in names if n not in PEERS]
     if unknown:
         raise SystemExit(f"no Surprise peer for {unknown}; choose from {', '.join(PEERS)}")
 
-    data = load_movielens("ml-100k").interactions
+    data = rated_dataset(args.dataset)
     folds = kfold(data, k=args.folds, seed=args.seed)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,8 +133,8 @@ def main() -> None:
             write_fold(fold.test, fold_dir / "test.tsv")
             fold_dirs.append(str(fold_dir))
         for name in names:
-            ours = run_recforge(name, folds, args.repeats)
-            peer = PEERS[name]
+            model, peer = PEERS[name]
+            ours = run_recforge(model, folds, args.repeats)
             theirs = run_surprise(peer, fold_dirs, args.repeats) if peer else []
             summary = {
                 key: {"recforge": mean(ours["folds"], key)}
@@ -142,14 +162,19 @@ def main() -> None:
                     f" fit+predict {results[name]['fit_plus_predict_speedup']:.1f}×)"
                 )
             print(line)
-    merged = {
-        **read_result("surprise").get("models", {}),
-        **results,
-    }  # a run of some models keeps the others' figures
-    path = write_result(
-        "surprise",
-        {"dataset": "ml-100k", "folds": args.folds, "seed": args.seed, "models": merged},
-    )
+    previous = read_result("surprise")
+    if args.dataset == "ml-100k":
+        merged = {**previous.get("models", {}), **results}  # other models keep their figures
+        kept = {k: v for k, v in previous.items() if k != "machine"}  # this run's machine
+        payload = {**kept, "dataset": "ml-100k", "folds": args.folds, "seed": args.seed}
+        payload["models"] = merged
+    else:  # the checked set: its own record, the MovieLens figures and machine kept
+        before = previous.get("synthetic", {}).get("models", {})
+        payload = {**previous, "synthetic": {
+            "machine": machine(), "generator": SYNTHETIC_RATED, "folds": args.folds,
+            "seed": args.seed, "models": {**before, **results},
+        }}  # fmt: skip
+    path = write_result("surprise", payload)
     print(f"wrote {path}")
 
 

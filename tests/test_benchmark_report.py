@@ -24,7 +24,8 @@ def test_benchmarks_readme_matches_the_results() -> None:
 
 def test_an_unknown_results_file_gets_a_generic_table(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("benchmark_report", REPORT)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     report = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(report)
     (tmp_path / "newbench.json").write_text(json.dumps({"speed": {"recforge": 1.5}, "n": 3}))

@@ -37,6 +37,12 @@ def test_the_leaderboard_is_sorted_and_reports_each_row_as_it_comes(ml100k: Inte
     assert by_name["bias"].rmse is not None
     assert 0.85 < by_name["bias"].rmse < 1.0
     assert 0.0 < by_name["popularity"].ndcg10 < by_name["ease"].ndcg10
+    # bias lists the highest predicted ratings: marked as a rating model
+    assert [by_name[n].rating_ranker for n in ("bias", "popularity", "ease")] == [
+        True,
+        False,
+        False,
+    ]
 
 
 @pytest.mark.ml100k
@@ -44,10 +50,12 @@ def test_demo_command_with_named_models(
     capsys: pytest.CaptureFixture[str], ml100k_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RECFORGE_DATA", str(ml100k_dir.parent))
-    code = main(["demo", "--models", "popularity,ease"])
+    code = main(["demo", "--models", "popularity,ease,bias"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "2 models" in out
+    assert "3 models" in out
+    assert "predicted rating" in out
+    assert "for top-N lists use the models that rank by a ranking score" in " ".join(out.split())
     assert "Top-10 for user 1 from ease" in out
     assert "more deep models" not in out  # the hint is for the default selection only
 

@@ -1,8 +1,9 @@
 """Worker run inside the peer venv: fit one implicit 0.7.3 model, write top-k lists.
 
 python implicit_rank.py ALGORITHM PARAMS_JSON TRAIN_TSV USERS_FILE OUT_TSV K
-    ALGORITHM: als | bpr | cosine; PARAMS_JSON may hold random_state (default 0).
-    TRAIN_TSV: "user<TAB>item" lines (raw ids). USERS_FILE: one raw user id per line.
+    ALGORITHM: als | bpr | cosine; PARAMS_JSON may hold random_state (default 0) and
+    "values": "binary" (default: every pair weighs 1) or "ratings" (the third column).
+    TRAIN_TSV: "user<TAB>item[<TAB>rating]" lines (raw ids). USERS_FILE: one raw user id per line.
     OUT_TSV gets "user<TAB>item,item,…" (train items filtered out).
 Prints {"fit_seconds": …} as JSON.
 """
@@ -22,19 +23,22 @@ def main() -> None:
     algorithm, params_json, train_path, users_path, out_path, k = sys.argv[1:7]
     params = json.loads(params_json)
     seed = int(params.pop("random_state", 0))
-    lines = Path(train_path).read_text().splitlines()
-    pairs = [line.split("\t")[:2] for line in lines if line]
+    weighting = params.pop("values", "binary")
+    lines = [line.split("\t") for line in Path(train_path).read_text().splitlines() if line]
+    pairs = [fields[:2] for fields in lines]
+    weights = np.ones(len(pairs), dtype=np.float32)
+    if weighting == "ratings":
+        weights = np.array([float(fields[2]) for fields in lines], dtype=np.float32)
     users = sorted({u for u, _ in pairs})
     items = sorted({i for _, i in pairs})
     user_index = {u: n for n, u in enumerate(users)}
     item_index = {i: n for n, i in enumerate(items)}
     rows = np.array([user_index[u] for u, _ in pairs])
     cols = np.array([item_index[i] for _, i in pairs])
-    matrix = sp.csr_matrix(
-        (np.ones(len(pairs), dtype=np.float32), (rows, cols)), shape=(len(users), len(items))
-    )
+    matrix = sp.csr_matrix((weights, (rows, cols)), shape=(len(users), len(items)))
     matrix.sum_duplicates()
-    matrix.data[:] = 1.0
+    if weighting == "binary":
+        matrix.data[:] = 1.0
     if algorithm == "als":
         from implicit.als import AlternatingLeastSquares
 

@@ -1,8 +1,9 @@
 """Worker run inside the peer venv: one Surprise algorithm on fold files; prints JSON.
 
 python surprise_fit.py ALGORITHM REPEATS FOLD_DIR [FOLD_DIR …]
-    ALGORITHM: baseline | svd | svdpp | nmf | knnbaseline (Surprise's defaults, random_state 0;
-    BaselineOnly by ALS; KNNBaseline item-based with pearson_baseline, Surprise's own example).
+    ALGORITHM: baseline | svd | svdpp | svdpp-cached | nmf | knnbaseline (Surprise's defaults,
+    random_state 0; svdpp-cached: cache_ratings=True; BaselineOnly by ALS; KNNBaseline
+    item-based with pearson_baseline, Surprise's own example).
     Each FOLD_DIR holds train.tsv and test.tsv. Times are the best of REPEATS runs per fold.
 """
 
@@ -23,6 +24,8 @@ def make(algorithm: str) -> Any:
         return SVD(random_state=0)
     if algorithm == "svdpp":
         return SVDpp(random_state=0)
+    if algorithm == "svdpp-cached":
+        return SVDpp(random_state=0, cache_ratings=True)
     if algorithm == "nmf":
         return NMF(random_state=0)
     if algorithm == "knnbaseline":

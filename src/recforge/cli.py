@@ -318,6 +318,14 @@ def train(
         bool,
         typer.Option("--resume", help="Neural models: continue the interrupted run in --run-dir."),
     ] = False,
+    min_rating: Annotated[
+        float | None,
+        typer.Option(
+            "--min-rating",
+            help="Ratings only: learn from the ratings at least this high; the lower ones "
+            "are kept as seen (never recommended) but shape nothing. Default: learn from all.",
+        ),
+    ] = None,
 ) -> None:
     """Train a model on interactions and save it (no pickle) to DIR/model."""
     from recforge.models import get
@@ -350,7 +358,7 @@ def train(
                 "side-feature model (deeprating, twotower, fm, widedeep, deepfm, dcnv2, autoint)"
             )
         users = _features(user_features, model, "user")
-    fit_options: dict[str, Any] = {"item_features": features}
+    fit_options: dict[str, Any] = {"item_features": features, "min_rating": min_rating}
     if users is not None:
         fit_options["user_features"] = users
     if isinstance(estimator, NeuralRecommender):
@@ -371,6 +379,13 @@ def train(
         f"({train_data.n_users:,} {train_data.rows}s × {train_data.n_items:,} items) "
         f"in {seconds:.2f}s → {path}"
     )
+    if train_data.explicit and estimator.ranks_by_predicted_rating():
+        typer.echo(
+            f"note: {model} recommends the items of highest predicted rating, which ranks "
+            "poorly for top-N (benchmarks/README.md, ranking); for top-N lists train a ranking "
+            "model such as ease, itemknn or ials",
+            err=True,
+        )
 
 
 def _features(source: str, model: str, side: str) -> Any:

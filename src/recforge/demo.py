@@ -24,7 +24,9 @@ DEEP_SAMPLE = ("neumf", "multvae", "iautorec", "fm", "lightgcn")
 
 @dataclass(frozen=True)
 class LeaderboardRow:
-    """One model's line of the leaderboard; rmse is None for ranking-only models."""
+    """One model's line of the leaderboard; rmse is None for ranking-only models;
+    rating_ranker: the model lists the items of highest predicted rating (a poor top-N
+    ranker on ratings)."""
 
     model: str
     rmse: float | None
@@ -32,6 +34,7 @@ class LeaderboardRow:
     recall20: float
     coverage10: float
     fit_seconds: float
+    rating_ranker: bool = False
 
 
 def demo_models(everything: bool = False) -> list[str]:
@@ -92,6 +95,7 @@ def leaderboard(
             recall20=values["recall@20"],
             coverage10=values["coverage@10"],
             fit_seconds=seconds,
+            rating_ranker=bool(data.explicit and model.ranks_by_predicted_rating()),
         )
         rows.append(row)
         if on_row is not None:
@@ -143,11 +147,12 @@ def run_demo(
         on_row=report,
     )
     table = Table(title="Leaderboard")
-    for column in ("model", "RMSE", "NDCG@10", "Recall@20", "Coverage@10", "fit (s)"):
-        table.add_column(column, justify="left" if column == "model" else "right")
+    for column in ("model", "ranks by", "RMSE", "NDCG@10", "Recall@20", "Coverage@10", "fit (s)"):
+        table.add_column(column, justify="left" if column in ("model", "ranks by") else "right")
     for row in rows:
         table.add_row(
             row.model,
+            "predicted rating" if row.rating_ranker else "ranking score",
             "—" if row.rmse is None else f"{row.rmse:.4f}",
             f"{row.ndcg10:.4f}",
             f"{row.recall20:.4f}",
@@ -155,6 +160,12 @@ def run_demo(
             f"{row.fit_seconds:.3f}",
         )
     console.print(table)
+    if any(row.rating_ranker for row in rows):
+        console.print(
+            "Models that rank by predicted rating are rating models: use them for RMSE and "
+            "'recforge predict'. They list rarely rated items with a few high ratings first, "
+            "so for top-N lists use the models that rank by a ranking score."
+        )
     titles = movielens.item_titles
     for raw_user in model.user_ids_.raw_ids[:2]:
         user = model.user_ids_.to_index([raw_user])

@@ -216,6 +216,7 @@ def test_train_recommend_predict_evaluate(
     )
     assert code == 0, err
     assert (run_dir / "model" / "manifest.json").exists()
+    assert "bias recommends the items of highest predicted rating" in " ".join(err.split())
 
     recs = tmp_path / "recs.tsv"
     code, _, err = run(
@@ -393,6 +394,31 @@ def test_feature_models_need_a_movielens_feature_source(
 
 
 @pytest.mark.ml100k
+def test_train_min_rating_learns_from_liked_ratings_and_never_recommends_the_rest(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "knn"
+    argv = ["train", "--data", str(ratings_file), "--model", "itemknn", "--out", str(out_dir)]
+    code, _, err = run(capsys, *argv, "--min-rating", "4")
+    assert code == 0, err
+    assert "highest predicted rating" not in err  # item-KNN ranks by summed similarity
+    manifest = json.loads((out_dir / "model" / "manifest.json").read_text())
+    assert manifest["min_rating"] == 4.0
+    recs = tmp_path / "recs.tsv"
+    code, _, err = run(capsys, "recommend", str(out_dir), "--users", "all", "-k", "3", "--out",
+                       str(recs))  # fmt: skip
+    assert code == 0, err
+    rated: dict[str, set[str]] = {}
+    for line in ratings_file.read_text().splitlines()[1:]:
+        user, item = line.split(",")[:2]
+        rated.setdefault(user, set()).add(item)
+    for line in recs.read_text().splitlines():
+        user, items = line.split("\t")
+        assert not set(items.split(",")) & rated[user]  # low ratings are not recommended either
+    code, _, err = run(capsys, *argv[:-1], str(tmp_path / "again"), "--min-rating", "9")
+    assert_one_line_error(code, err, "lower min_rating")
+
+
 def test_content_trains_on_a_split_with_movielens_features(
     capsys: pytest.CaptureFixture[str], ml100k_dir: Path, tmp_path: Path
 ) -> None:

@@ -94,6 +94,12 @@ class Recommender(ABC):
         changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults.get(k)]
         return f"{type(self).__name__}({', '.join(changed)})"
 
+    def ranks_by_predicted_rating(self) -> bool:
+        """Whether `recommend` orders predicted ratings. On rating data that is a poor top-N
+        ranker (it favours rarely rated items whose few ratings are high): for top-N use a
+        ranking model (ease, itemknn, ials, bpr, multvae …; benchmarks/README.md, ranking)."""
+        return self.predicts_ratings
+
     def _validate_params(self) -> None:
         """Raise ParameterError for a bad hyper-parameter (called by `fit`)."""
 

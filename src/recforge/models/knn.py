@@ -199,6 +199,10 @@ class _NeighbourhoodModel(Recommender):
         n = self.rank_indptr_.size - 1
         return sp.csr_array((self.rank_data_, self.rank_indices_, self.rank_indptr_), shape=(n, n))
 
+    def ranks_by_predicted_rating(self) -> bool:
+        """Only with ranking="predicted" (on ratings); the default sums similarities."""
+        return self.ranking == "predicted"
+
     def _ranks_by_prediction(self) -> bool:
         return bool(self.explicit_) and self.ranking == "predicted"
 
