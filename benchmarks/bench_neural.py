@@ -33,15 +33,21 @@ moves the recforge side only (the peer's JSON records the device it used).
 
     RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_neural.py \
         [--models neumf,multvae,lightgcn,torchmf] [--peers-only | --ours-only] \
-        [--device cpu] [--threads N] [--seeds 0,1,2] [--params JSON] [--no-throughput]
-With several seeds each side runs the whole protocol once per seed (its model's seed and, for
-RecBole, its config seed) and the record keeps the means beside each run.
+        [--device cpu] [--threads N] [--seeds 0,1,2] [--params JSON | --grid] [--no-throughput]
+--grid gives both sides the same search (GRID_AXES: learning rate, regularisation, embedding
+size) on the inner split, each choosing by its own early-stopped validation NDCG@10, then runs
+the protocol at its best point (records "recforge grid" and "peer grid", beside the defaults').
+--tune multvae chooses Mult-VAE's defaults on the inner split alone (TUNE_GRIDS, the library's
+own fixed-epoch training). With several seeds each side runs the whole protocol once per seed
+(its model's seed and, for RecBole, its config seed) and the record keeps the means beside each
+run.
     (--models "" runs the throughput section alone)
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -108,6 +114,73 @@ THROUGHPUT: dict[str, tuple[dict[str, Any], str | None]] = {
     "twotower": ({}, None),
 }
 THROUGHPUT_EPOCHS = 5
+# --grid: the same search space for both sides (learning rate, regularisation, embedding size),
+# chosen on the inner split by each side's own early-stopped validation NDCG@10
+GRID_AXES: dict[str, dict[str, list[Any]]] = {
+    "torchmf": {"lr": [1e-3, 5e-3], "reg": [0.0, 1e-4], "embedding": [64, 128]},
+    "neumf": {"lr": [1e-3, 5e-3], "reg": [0.0, 1e-5], "embedding": [32, 64]},
+    "multvae": {"lr": [1e-3, 3e-3], "reg": [0.3, 0.5], "embedding": [128, 200]},
+    "lightgcn": {"lr": [1e-3, 1e-2], "reg": [1e-5, 1e-4], "embedding": [32, 64]},
+}
+# what each axis is called on each side: (recforge parameters, RecBole config keys); "reg" is
+# weight decay for torchmf / BPR and NeuMF, dropout for Mult-VAE, the embedding L2 for LightGCN
+GRID_NAMES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
+    "torchmf": {"lr": (["lr"], ["learning_rate"]), "reg": (["weight_decay"], ["weight_decay"]),
+                "embedding": (["factors"], ["embedding_size"])},
+    "neumf": {"lr": (["lr"], ["learning_rate"]), "reg": (["weight_decay"], ["weight_decay"]),
+              "embedding": (["factors"], ["mf_embedding_size", "mlp_embedding_size"])},
+    "multvae": {"lr": (["lr"], ["learning_rate"]), "reg": (["dropout"], ["dropout_prob"]),
+                "embedding": (["latent"], ["latent_dimension"])},
+    "lightgcn": {"lr": (["lr"], ["learning_rate"]), "reg": (["reg"], ["reg_weight"]),
+                 "embedding": (["factors"], ["embedding_size"])},
+}  # fmt: skip
+
+
+# --tune MODEL: the library defaults' own training (fixed epochs, no early stopping) over this
+# grid, fit on inner.train and scored on inner.test: what validation picks as the defaults
+TUNE_GRIDS: dict[str, dict[str, list[Any]]] = {
+    "multvae": {
+        "lr": [1e-3, 2e-3, 5e-3],
+        "dropout": [0.3, 0.5],
+        "anneal_cap": [0.1, 0.2, 0.4],
+        "epochs": [50, 100],
+    },
+}
+
+
+def tune_defaults(name: str, inner: Any, device: str) -> dict[str, Any]:
+    """Validation NDCG@10 of each TUNE_GRIDS point (no test part is read) and the best."""
+    from recforge.evaluation import evaluate
+
+    axes = TUNE_GRIDS[name]
+    tried = []
+    for values in itertools.product(*axes.values()):
+        point = dict(zip(axes, values, strict=True))
+        model = get(name, seed=0, device=device, progress=False, **point).fit(inner.train)
+        found = evaluate(model, inner.test, train=inner.train, k=[10], metrics=["ndcg"])
+        tried.append({"params": point, "valid_ndcg@10": found.as_dict()["ndcg@10"]})
+        print(f"tune {name} {point}: valid NDCG@10 {tried[-1]['valid_ndcg@10']:.4f}", flush=True)
+    best = max(tried, key=lambda t: t["valid_ndcg@10"])
+    defaults = get(name).get_params()
+    return {"valid": "inner split (the latest 20% of outer.train per user)", "grid": tried,
+            "chosen": best["params"], "defaults": {k: defaults[k] for k in axes}}  # fmt: skip
+
+
+def grid_points(pair: str) -> list[dict[str, Any]]:
+    axes = GRID_AXES[pair]
+    names = list(axes)
+    return [dict(zip(names, values, strict=True))
+            for values in itertools.product(*(axes[n] for n in names))]  # fmt: skip
+
+
+def side_params(pair: str, side: str, point: dict[str, Any]) -> dict[str, Any]:
+    """A grid point in one side's parameter names."""
+    out: dict[str, Any] = {}
+    for axis, value in point.items():
+        mine, theirs_ = GRID_NAMES[pair][axis]
+        for key in mine if side == "recforge" else theirs_:
+            out[key] = value
+    return out
 
 
 def lists_of(model: Any, train: Interactions, users: list[str]) -> dict[str, list[str]]:
@@ -206,19 +279,29 @@ def record_key(pair: str, side: str, args: argparse.Namespace) -> str:
 
 
 def run_pair(
-    pair: str, side: str, data: dict[str, Any], tmp: Path, args: argparse.Namespace, seed: int
+    pair: str,
+    side: str,
+    data: dict[str, Any],
+    tmp: Path,
+    args: argparse.Namespace,
+    seed: int,
+    extra: dict[str, Any] | None = None,
+    select_only: bool = False,
 ) -> dict[str, Any]:
-    """Select (early stopping on the inner split), then refit on outer.train; one side."""
+    """Select (early stopping on the inner split), then refit on outer.train; one side.
+    extra: this side's parameters over its usual ones (a --grid point); select_only: stop
+    after the selection (its validation figures only)."""
     inner, outer = data["inner"], data["outer"]
     mine, peer = PAIRS[pair]
+    extra = extra or {}
 
     def fit(train: Interactions, valid: Interactions | None, users: list[str], epochs: int | None):
         if side == "recforge":
-            params = {**STOPPING, **ours_params(pair, args)}
+            params = {**STOPPING, **ours_params(pair, args), **extra}
             if epochs is not None:
                 params["epochs"] = epochs
             return ours(mine, params, train, valid, users, args.device, seed)
-        overrides = dict(PEER_PARAMS[pair])
+        overrides = {**PEER_PARAMS[pair], **extra}
         if epochs is not None:
             overrides["epochs"] = epochs
         train_file = data["fit_file"] if valid is not None else data["train_file"]
@@ -228,12 +311,15 @@ def run_pair(
     lists, select = fit(inner.train, inner.test, data["valid_users"], None)
     select["valid_ndcg@10"] = ndcg(lists, inner.test, inner.train)
     best = select["best_epoch"] or select["epochs"]
+    if select_only:
+        return {"valid_ndcg@10": select["valid_ndcg@10"], "best_epoch": best,
+                "select_seconds": select["seconds"]}  # fmt: skip
     lists, refit = fit(outer.train, None, data["final_users"], best)
     return {
         "model": mine if side == "recforge" else peer,
-        "params": {**STOPPING, **ours_params(pair, args)}
+        "params": {**STOPPING, **ours_params(pair, args), **extra}
         if side == "recforge"
-        else PEER_PARAMS[pair],
+        else {**PEER_PARAMS[pair], **extra},
         "test_ndcg@10": ndcg(lists, outer.test, outer.train),
         "valid_ndcg@10": select.pop("valid_ndcg@10"),
         "library_valid_ndcg@10": select.pop("best_valid_ndcg@10"),
@@ -298,6 +384,13 @@ def main() -> None:
     parser.add_argument(
         "--seeds", default=SEEDS, help="comma-separated seeds; figures are means over them"
     )
+    parser.add_argument("--tune", default="", help="choose a model's defaults on validation")
+    parser.add_argument(
+        "--grid",
+        action="store_true",
+        help="both sides search GRID_AXES on the inner split; each refits its best point "
+        '(records "recforge grid" / "peer grid")',
+    )
     parser.add_argument(
         "--params",
         default="{}",
@@ -328,9 +421,19 @@ def main() -> None:
     sides = (
         ["peer"] if args.peers_only else ["recforge"] if args.ours_only else ["recforge", "peer"]
     )
+    if args.grid and args.params:
+        parser.error("--grid searches the parameters itself; leave --params out")
     full = implicit_feedback()
     outer = user_split(full, test=0.2, order="time")
     inner = user_split(outer.train, test=0.2, order="time")
+    if args.tune:
+        found = tune_defaults(args.tune, inner, args.device)
+        print(f"{args.tune}: validation chooses {found['chosen']} (defaults {found['defaults']})")
+        results = read_result("neural")
+        results.setdefault("tuning", {})[args.tune] = {**found, "when": time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+        write_result("neural", results)
+        return
     done: dict[str, dict[str, dict[str, Any]]] = {"pairs": {}, "throughput": {}}
 
     def save() -> dict[str, Any]:
@@ -372,13 +475,29 @@ def main() -> None:
                 if side == "recforge" and PAIRS[pair][0] not in available():
                     print(f"{pair:<9} recforge has no model {PAIRS[pair][0]!r} yet: skipped")
                     continue
+                extra: dict[str, Any] = {}
+                key = record_key(pair, side, args)
+                if args.grid:
+                    tried = []
+                    for point in grid_points(pair):
+                        params = side_params(pair, side, point)
+                        seed = args.seeds[0]
+                        found = run_pair(pair, side, data, tmp, args, seed, params, True)
+                        tried.append({"point": point, **found})
+                        print(f"{pair:<9} {side:<8} grid {point}: valid NDCG@10 "
+                              f"{found['valid_ndcg@10']:.4f}", flush=True)  # fmt: skip
+                    best = max(tried, key=lambda t: t["valid_ndcg@10"])["point"]
+                    extra, key = side_params(pair, side, best), f"{side} grid"
+                    done.setdefault("grid", {}).setdefault(pair, {})[side] = {
+                        "axes": GRID_AXES[pair], "tried": tried, "chosen": best,
+                    }  # fmt: skip
                 runs = []
                 for seed in args.seeds:
-                    runs.append(run_pair(pair, side, data, tmp, args, seed))
+                    runs.append(run_pair(pair, side, data, tmp, args, seed, extra))
                     print(f"{pair:<9} {side:<8} seed {seed}: NDCG@10 test "
                           f"{runs[-1]['test_ndcg@10']:.4f}", flush=True)  # fmt: skip
                 record = over_seeds(runs, "test_ndcg@10")
-                done["pairs"].setdefault(pair, {})[record_key(pair, side, args)] = record
+                done["pairs"].setdefault(pair, {})[key] = record
                 save()
                 print(
                     f"{pair:<9} {side:<8} NDCG@10 test {record['test_ndcg@10']:.4f}"

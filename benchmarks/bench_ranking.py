@@ -3,9 +3,13 @@ feedback, the same split.
 
 Every rating is an interaction. Each user's latest 20% go to test (per-user chronological
 holdout); the latest 20% of the rest form a validation slice for tuning. Both libraries try the
-same small grid on (fit part → validation), the best setting is refitted on the whole training
-part and scored on test. For the randomised models (iALS, BPR) both sides refit with --seeds
-seeds and the mean NDCG is compared, since one seed's luck moves NDCG@10 by about ±0.002.
+same grid on (fit part → validation); where either side's best lies on the grid's edge, the
+grid is extended outward along that axis for both sides until both bests are interior (or at a
+bound). Each side's best setting is refitted on the whole training part and scored on test.
+implicit runs with OPENBLAS_NUM_THREADS=1, as it asks; iALS and implicit's ALS are also timed
+at equal iteration counts (15 and 30). For the randomised models (iALS, BPR) both sides refit
+with --seeds seeds and the mean NDCG is compared, since one seed's luck moves NDCG@10 by a few
+thousandths.
 Both sides' top-100 lists are scored by the same code
 (recforge.evaluation.evaluate_recommendations), so the metrics cannot differ in definition.
 The peers run in their own virtual environment (benchmarks/.peer-venv).
@@ -29,9 +33,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,39 +52,99 @@ from recforge.models import get
 
 K = 100  # list length written by both sides
 
-# recforge model, implicit algorithm, and the grid as (recforge params, implicit params) pairs
-# that define the same model. implicit's ALS weighs an observed cell by alpha·r where recforge
-# (as Hu et al.) uses 1 + alpha·r, so recforge's alpha is implicit's minus 1 on 0/1 data.
-GRIDS: dict[str, tuple[str, str, list[tuple[dict[str, Any], dict[str, Any]]]]] = {
-    "ials": (
-        "ials",
-        "als",
-        [
-            ({"factors": f, "reg": r, "alpha": a - 1.0, "iterations": n},
-             {"factors": f, "regularization": r, "alpha": a, "iterations": n})
-            for f, r, a, n in itertools.product([32, 64], [0.01, 0.1, 1.0], [1.0, 10.0], [15, 30])
-        ],
+
+@dataclass(frozen=True)
+class Grid:
+    """One recforge-vs-peer pair's search space, the same for both sides.
+
+    axes: each hyper-parameter's starting values (ascending); both sides try their product.
+    params: a point (axis → value) as (recforge params, peer params) defining the same model.
+    bounds: the lowest and highest value an axis may be extended to (default: (0, inf)).
+    Where a side's best point sits on an axis's edge, that axis is extended one step outward
+    from it (the starting values' ratio), and both sides try the new point, until every side's
+    best is interior or at a bound (see `extend`).
+    """
+
+    model: str
+    peer: str
+    axes: dict[str, list[float]]
+    params: Callable[[dict[str, float]], tuple[dict[str, Any], dict[str, Any]]]
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    integer: tuple[str, ...] = ()
+
+
+# implicit's ALS weighs an observed cell by alpha·r where recforge (as Hu et al.) uses
+# 1 + alpha·r, so recforge's alpha is implicit's minus 1 on 0/1 data (implicit's alpha ≥ 1).
+GRIDS: dict[str, Grid] = {
+    "ials": Grid(
+        "ials", "als",
+        {"factors": [32, 64], "reg": [0.01, 0.1, 1.0], "alpha": [1.0, 10.0],
+         "iterations": [15, 30]},
+        lambda p: (
+            {"factors": p["factors"], "reg": p["reg"], "alpha": p["alpha"] - 1.0,
+             "iterations": p["iterations"]},
+            {"factors": p["factors"], "regularization": p["reg"], "alpha": p["alpha"],
+             "iterations": p["iterations"]},
+        ),
+        bounds={"alpha": (1.0, 1e4), "factors": (8, 256), "iterations": (5, 120)},
+        integer=("factors", "iterations"),
     ),
-    "bpr": (
-        "bpr",
-        "bpr",
-        [
-            ({"factors": f, "lr": lr, "reg": r, "epochs": 100},
-             {"factors": f, "learning_rate": lr, "regularization": r, "iterations": 100})
-            for f, lr, r in itertools.product([32, 64], [0.01, 0.05], [0.001, 0.01])
-        ],
+    "bpr": Grid(
+        "bpr", "bpr",
+        {"factors": [32, 64], "lr": [0.01, 0.05], "reg": [0.001, 0.01], "epochs": [100]},
+        lambda p: (
+            {"factors": p["factors"], "lr": p["lr"], "reg": p["reg"], "epochs": p["epochs"]},
+            {"factors": p["factors"], "learning_rate": p["lr"], "regularization": p["reg"],
+             "iterations": p["epochs"]},
+        ),
+        bounds={"factors": (8, 256), "lr": (1e-4, 0.5)},
+        integer=("factors", "epochs"),
     ),
-    "itemknn": (
-        "itemknn",
-        "cosine",
-        [({"similarity": "cosine", "neighbors": n}, {"K": n}) for n in [20, 50, 100, 200]],
+    "itemknn": Grid(
+        "itemknn", "cosine",
+        {"neighbors": [20, 50, 100, 200]},
+        lambda p: ({"similarity": "cosine", "neighbors": p["neighbors"]}, {"K": p["neighbors"]}),
+        bounds={"neighbors": (5, 1600)},
+        integer=("neighbors",),
     ),
-    "ease": (
-        "ease",
-        "recbole-ease",
-        [({"reg": r}, {"reg_weight": r}) for r in [100.0, 250.0, 500.0]],
+    "ease": Grid(
+        "ease", "recbole-ease",
+        {"reg": [100.0, 250.0, 500.0]},
+        lambda p: ({"reg": p["reg"]}, {"reg_weight": p["reg"]}),
+        bounds={"reg": (1.0, 1e5)},
     ),
 }  # fmt: skip
+EXTENSION_ROUNDS = 4  # at most this many rounds of edge extension
+
+
+def points_of(grid: Grid) -> list[dict[str, float]]:
+    names = list(grid.axes)
+    return [dict(zip(names, values, strict=True))
+            for values in itertools.product(*(grid.axes[n] for n in names))]  # fmt: skip
+
+
+def extend(grid: Grid, tried: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """New points: for each side's best point (by its valid NDCG) and each axis on which it
+    sits at the edge of the values tried, the next value outward (within the bounds)."""
+    new: list[dict[str, float]] = []
+    seen = [t["point"] for t in tried]
+    for side in ("recforge", "peer"):
+        best = max(tried, key=lambda t: t[f"{side}_valid_ndcg"])["point"]
+        for axis, start in grid.axes.items():
+            if len(start) < 2:
+                continue
+            values = sorted({t["point"][axis] for t in tried})
+            step = start[1] / start[0] if start[0] > 0 else 2.0
+            low, high = grid.bounds.get(axis, (0.0, float("inf")))
+            for edge, moved in ((values[-1], values[-1] * step), (values[0], values[0] / step)):
+                if best[axis] != edge:
+                    continue
+                value: float = round(moved) if axis in grid.integer else moved
+                if low <= value <= high and value != edge:
+                    point = {**best, axis: value}
+                    if point not in seen and point not in new:
+                        new.append(point)
+    return new
 
 
 # --rated: ranking models at their defaults, the rating models beside them, and the choices
@@ -138,8 +205,10 @@ def theirs(
         command = [str(HERE / "peers" / "recbole_ease.py"), str(params["reg_weight"]), *files]
     else:
         command = [str(HERE / "peers" / "implicit_rank.py"), algorithm, json.dumps(params), *files]
+    # implicit asks for a single-threaded BLAS (its own threads do the work)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     done = subprocess.run(
-        [str(peer_python()), *command], capture_output=True, text=True, check=True
+        [str(peer_python()), *command], capture_output=True, text=True, check=True, env=env
     )
     return read_recommendations(out), float(json.loads(done.stdout.splitlines()[-1])["fit_seconds"])
 
@@ -296,19 +365,29 @@ def main() -> None:
         write_pairs(outer.train, train_file)
         valid_users, final_users = test_users(inner.test), test_users(outer.test)
         for pair in [p.strip() for p in args.pairs.split(",") if p.strip()]:
-            model, algorithm, grid = GRIDS[pair]
-            tuning = []
-            for mine, peer in grid:
-                lists, _ = ours(model, mine, inner.train, valid_users)
-                peer_lists, _ = theirs(algorithm, peer, fit_file, valid_users, tmp)
-                tuning.append(
-                    {
-                        "recforge": mine,
-                        "peer": peer,
-                        "recforge_valid_ndcg": ndcg(lists, inner.test, inner.train),
-                        "peer_valid_ndcg": ndcg(peer_lists, inner.test, inner.train),
-                    }
-                )
+            grid = GRIDS[pair]
+            model, algorithm = grid.model, grid.peer
+            tuning: list[dict[str, Any]] = []
+            todo, rounds = points_of(grid), 0
+            while todo:
+                for point in todo:
+                    mine, peer = grid.params(point)
+                    lists, _ = ours(model, mine, inner.train, valid_users)
+                    peer_lists, _ = theirs(algorithm, peer, fit_file, valid_users, tmp)
+                    tuning.append(
+                        {
+                            "point": point,
+                            "extension_round": rounds,
+                            "recforge": mine,
+                            "peer": peer,
+                            "recforge_valid_ndcg": ndcg(lists, inner.test, inner.train),
+                            "peer_valid_ndcg": ndcg(peer_lists, inner.test, inner.train),
+                        }
+                    )
+                rounds += 1
+                todo = extend(grid, tuning) if rounds <= EXTENSION_ROUNDS else []
+                if todo:
+                    print(f"{pair}: a best point is on the grid's edge; trying {todo}", flush=True)
             best_mine = max(tuning, key=lambda t: t["recforge_valid_ndcg"])["recforge"]
             best_peer = max(tuning, key=lambda t: t["peer_valid_ndcg"])["peer"]
             stochastic = algorithm in ("als", "bpr")
@@ -326,6 +405,21 @@ def main() -> None:
             peer_ndcg = float(np.mean([r[0] for r in peer_runs]))
             seconds = float(np.median([r[1] for r in ours_runs]))
             peer_seconds = float(np.median([r[1] for r in peer_runs]))
+            same_work = {}
+            if pair == "ials":  # time also at equal iteration counts, on recforge's best point
+                point = max(tuning, key=lambda t: t["recforge_valid_ndcg"])["point"]
+                for n in (15, 30):
+                    mine, peer = grid.params({**point, "iterations": n})
+                    times = [
+                        (ours(model, mine, outer.train, final_users)[1],
+                         theirs(algorithm, peer, train_file, final_users, tmp)[1])
+                        for _ in range(3)
+                    ]  # fmt: skip
+                    same_work[str(n)] = {
+                        "recforge": float(np.median([t[0] for t in times])),
+                        "peer": float(np.median([t[1] for t in times])),
+                    }
+                print(f"ials vs als fit seconds at equal iterations: {same_work}")
             results[pair] = {
                 "peer_algorithm": algorithm,
                 "best": {"recforge": best_mine, "peer": best_peer},
@@ -335,6 +429,7 @@ def main() -> None:
                     "peer": [r[0] for r in peer_runs],
                 },
                 "fit_seconds": {"recforge": seconds, "peer": peer_seconds},
+                **({"fit_seconds_at_iterations": same_work} if same_work else {}),
                 "tuning": tuning,
             }
             print(

@@ -235,7 +235,20 @@ def ranking(d: Record) -> list[str]:
     columns += [col("peer setting", "peer", settings)]
     columns += [col("recforge valid NDCG@10", "recforge_valid_ndcg", metric)]
     columns += [col("peer valid NDCG@10", "peer_valid_ndcg", metric), col("chosen by", "chosen")]
-    out += table(columns, grid, "The validation grid (each side refits its choice for test):")
+    if any("extension_round" in point for point in grid):
+        columns += [col("round", "extension_round")]
+    caption = "The validation grid (each side refits its choice for test; round > 0: points added "
+    caption += "where a side's best lay on the grid's edge):"
+    out += table(columns, grid, caption)
+    timed = [
+        {"_model": r["_model"], "iterations": n, **t}
+        for r in records
+        for n, t in r.get("fit_seconds_at_iterations", {}).items()
+    ]
+    columns = [MODEL, col("iterations", "iterations"), col("recforge fit s", "recforge")]
+    columns += [col("peer fit s", "peer")]
+    columns += [("fit ratio", lambda r: ratio(r.get("recforge"), r.get("peer")))]
+    out += table(columns, timed, "Fit seconds at equal iteration counts (recforge's best point):")
     return out + rated(d.get("rated"))
 
 

@@ -374,9 +374,16 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     shown = _display_features(features if features is not None else item_features or data)
     path = estimator.save(out / "model", items=shown, ratings=train_data)
+    learned = ""
+    if estimator.disliked_ is not None:
+        below = int(estimator.disliked_.nnz)
+        learned = (
+            f", learning from the {train_data.nnz - below:,} rated at least {min_rating:g} "
+            f"(the {below:,} below are kept as seen)"
+        )
     typer.echo(
         f"trained {model} on {train_data.nnz:,} interactions "
-        f"({train_data.n_users:,} {train_data.rows}s × {train_data.n_items:,} items) "
+        f"({train_data.n_users:,} {train_data.rows}s × {train_data.n_items:,} items){learned} "
         f"in {seconds:.2f}s → {path}"
     )
     if train_data.explicit and estimator.ranks_by_predicted_rating():

@@ -328,3 +328,18 @@ def test_multvae_beats_popularity_on_ml100k(ml100k: Interactions) -> None:
     base = evaluate(popular, outer.test, train=outer.train, k=10, metrics=["ndcg"])["ndcg@10"]
     ours = evaluate(model, outer.test, train=outer.train, k=10, metrics=["ndcg"])["ndcg@10"]
     assert ours > base + 0.02
+
+
+@pytest.mark.parametrize(("name", "density"), [("iautorec", 9700.0), ("uautorec", 8500.0)])
+def test_autorec_scales_its_penalty_to_the_ratings_a_row_has(name: str, density: float) -> None:
+    """reg=None: λ = reg_density · rows / nnz, so sparser rows get a heavier penalty; a given
+    reg is used as it is."""
+    model = get(name)
+    assert model.reg is None
+    assert model.penalty_weight(1650, 80_000) == pytest.approx(density * 1650 / 80_000)
+    assert model.penalty_weight(9000, 80_000) > 5 * model.penalty_weight(1650, 80_000)
+    assert get(name, reg=50.0).penalty_weight(9000, 80_000) == 50.0
+    fitted = get(name, hidden=4, epochs=1, **QUIET).fit(checkerboard())
+    rows = int(np.count_nonzero(fitted._row_counts()))
+    nnz = checkerboard().nnz
+    assert fitted._reg_scale == pytest.approx(density * rows / nnz / (2.0 * nnz))

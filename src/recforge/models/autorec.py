@@ -15,10 +15,15 @@ N rows (those with a rating) has the loss
 an unbiased estimate of that objective divided by nnz (the training ratings): it reads as the
 training MSE plus the penalty whatever the batch size.
 
-The defaults (hidden 500, reg 200, Adam at lr 1e-3 on a cosine schedule over 50 epochs, 64
-vectors a batch) were tuned for I-AutoRec on MovieLens 100K, where it predicts ratings more
-accurately than biased MF ("svd"). U-AutoRec (its default reg 100) does worse than I-AutoRec,
-as in the paper. Measured figures, per fold: benchmarks/README.md (deep_ratings).
+reg=None (the default) scales λ to the data: λ = reg_density · N / nnz, inversely to the mean
+number of ratings a reconstructed row has, so a catalogue of sparsely rated rows is not
+overfitted (a fixed λ that suits MovieLens 100K, whose items average about 48 training ratings,
+lets I-AutoRec memorise items with a handful). reg_density is 9,700 for I-AutoRec and 8,500 for
+U-AutoRec: λ = 200 and 100 on MovieLens 100K's training folds. The defaults (hidden 300, Adam
+at lr 3e-3 on a cosine schedule over 50 epochs, 64 vectors a batch, λ as above) were chosen for
+I-AutoRec on a validation split of MovieLens 100K's training folds (`bench_deep_ratings.py
+--tune iautorec`). U-AutoRec does worse than I-AutoRec, as in the paper. Measured figures:
+benchmarks/README.md (deep_ratings).
 """
 
 from __future__ import annotations
@@ -61,13 +66,14 @@ class _AutoRecModel(NeuralRecommender):
     """
 
     _by_item: ClassVar[bool]
+    reg_density: ClassVar[float]  # λ · nnz / N when reg is None (see the module docstring)
     predicts_ratings = True
     supports_history = True
     training_defaults: ClassVar[dict[str, Any]] = {
         "valid_metric": "rmse",
         "epochs": 50,
         "batch_size": 64,
-        "lr": 1e-3,
+        "lr": 3e-3,
         "lr_schedule": "cosine",
     }
     _learned: ClassVar[tuple[str, ...]] = (
@@ -91,10 +97,10 @@ class _AutoRecModel(NeuralRecommender):
     def __init__(
         self,
         *,
-        hidden: int = 500,
+        hidden: int = 300,
         activation: str = "sigmoid",
         output_activation: str = "identity",
-        reg: float = 200.0,
+        reg: float | None = None,
         **training: Any,
     ) -> None:
         super().__init__(**training)
@@ -108,7 +114,8 @@ class _AutoRecModel(NeuralRecommender):
         check_int(self.hidden, "hidden", owner, low=1)
         check_choice(self.activation, "activation", ACTIVATION_NAMES, owner)
         check_choice(self.output_activation, "output_activation", ACTIVATION_NAMES, owner)
-        check_float(self.reg, "reg", owner, low=0.0)
+        if self.reg is not None:
+            check_float(self.reg, "reg", owner, low=0.0)
 
     def _check_training_data(self, train: Interactions) -> None:
         if not train.explicit:
@@ -166,8 +173,15 @@ class _AutoRecModel(NeuralRecommender):
 
         rows = np.flatnonzero(self._row_counts() > 0).astype(np.int64)
         self._loss_scale = rows.size / train.nnz  # N / nnz
-        self._reg_scale = float(self.reg) / (2.0 * train.nnz)
+        self._reg_scale = self.penalty_weight(rows.size, train.nnz) / (2.0 * train.nnz)
         return (torch.from_numpy(rows),)
+
+    def penalty_weight(self, rows: int, nnz: int) -> float:
+        """λ for `rows` reconstructed rows holding `nnz` training ratings: `reg`, or when it is
+        None reg_density · rows / nnz."""
+        if self.reg is not None:
+            return float(self.reg)
+        return self.reg_density * rows / max(nnz, 1)
 
     def _batch_loss(
         self, module: AutoRec, batch: tuple[torch.Tensor, ...], step: Step
@@ -245,7 +259,8 @@ class IAutoRec(_AutoRecModel):
     """I-AutoRec: an autoencoder of each item's vector of user ratings (n_users inputs).
 
     hidden: k, the hidden units; activation f and output_activation g: sigmoid | tanh | relu |
-    elu | identity; reg: the paper's λ, the L2 weight on V and W (see the module docstring).
+    elu | identity; reg: the paper's λ, the L2 weight on V and W; None scales it to the data
+    (see the module docstring).
 
     recommend_for_history: a new user has no output unit in I-AutoRec, so their history is
     scored through the item codes instead: items are represented by h_i − h(0), their hidden
@@ -257,6 +272,7 @@ class IAutoRec(_AutoRecModel):
     name = "iautorec"
     description = "I-AutoRec: item-based autoencoder of partially observed ratings (Sedhain 2015)"
     _by_item = True
+    reg_density = 9700.0
 
     def _item_representations(self) -> np.ndarray:
         """float32 [n_items, k]: h_i − h(0); zero for an item without training ratings."""
@@ -285,7 +301,8 @@ class IAutoRec(_AutoRecModel):
 class UAutoRec(_AutoRecModel):
     """U-AutoRec: an autoencoder of each user's vector of item ratings (n_items inputs).
 
-    hidden, activation, output_activation, reg: as I-AutoRec (reg 100 suits U-AutoRec better).
+    hidden, activation, output_activation, reg: as I-AutoRec (reg None scales λ to 100 on
+    MovieLens 100K, which suits U-AutoRec better).
     history_rating: the rating a new user given by recommend_for_history is taken to have
     given each history item (None: that item's mean training rating); the user's vector is
     encoded and decoded like a training user's and the items ranked by predicted rating.
@@ -294,14 +311,15 @@ class UAutoRec(_AutoRecModel):
     name = "uautorec"
     description = "U-AutoRec: user-based autoencoder of partially observed ratings (Sedhain 2015)"
     _by_item = False
+    reg_density = 8500.0
 
     def __init__(
         self,
         *,
-        hidden: int = 500,
+        hidden: int = 300,
         activation: str = "sigmoid",
         output_activation: str = "identity",
-        reg: float = 100.0,
+        reg: float | None = None,
         history_rating: float | None = None,
         **training: Any,
     ) -> None:
