@@ -149,21 +149,45 @@ TUNE_GRIDS: dict[str, dict[str, list[Any]]] = {
 
 
 def tune_defaults(name: str, inner: Any, device: str) -> dict[str, Any]:
-    """Validation NDCG@10 of each TUNE_GRIDS point (no test part is read) and the best."""
+    """Validation NDCG@10 of each TUNE_GRIDS point (no test part is read) and the best. Where
+    the best lies on an axis's edge, that axis is extended one step outward (the ratio of its
+    first two values) from the best point, for up to EXTENSION_ROUNDS rounds."""
     from recforge.evaluation import evaluate
 
     axes = TUNE_GRIDS[name]
-    tried = []
-    for values in itertools.product(*axes.values()):
-        point = dict(zip(axes, values, strict=True))
+    tried: list[dict[str, Any]] = []
+
+    def run(point: dict[str, Any], round_: int) -> None:
         model = get(name, seed=0, device=device, progress=False, **point).fit(inner.train)
         found = evaluate(model, inner.test, train=inner.train, k=[10], metrics=["ndcg"])
-        tried.append({"params": point, "valid_ndcg@10": found.as_dict()["ndcg@10"]})
+        tried.append({"params": point, "valid_ndcg@10": found.as_dict()["ndcg@10"],
+                      "extension_round": round_})  # fmt: skip
         print(f"tune {name} {point}: valid NDCG@10 {tried[-1]['valid_ndcg@10']:.4f}", flush=True)
+
+    for values in itertools.product(*axes.values()):
+        run(dict(zip(axes, values, strict=True)), 0)
+    for round_ in range(1, EXTENSION_ROUNDS + 1):
+        best = max(tried, key=lambda t: t["valid_ndcg@10"])["params"]
+        new = []
+        for axis, start in axes.items():
+            seen = sorted({t["params"][axis] for t in tried})
+            step = start[1] / start[0]
+            if best[axis] == seen[-1]:
+                new.append({**best, axis: type(start[0])(seen[-1] * step)})
+            elif best[axis] == seen[0] and (axis != "dropout" or seen[0] / step > 0.05):
+                new.append({**best, axis: type(start[0])(seen[0] / step)})
+        new = [p for p in new if p not in [t["params"] for t in tried]]
+        if not new:
+            break
+        for point in new:
+            run(point, round_)
     best = max(tried, key=lambda t: t["valid_ndcg@10"])
     defaults = get(name).get_params()
     return {"valid": "inner split (the latest 20% of outer.train per user)", "grid": tried,
             "chosen": best["params"], "defaults": {k: defaults[k] for k in axes}}  # fmt: skip
+
+
+EXTENSION_ROUNDS = 3
 
 
 def grid_points(pair: str) -> list[dict[str, Any]]:

@@ -139,7 +139,7 @@ def extend(grid: Grid, tried: list[dict[str, Any]]) -> list[dict[str, float]]:
             for edge, moved in ((values[-1], values[-1] * step), (values[0], values[0] / step)):
                 if best[axis] != edge:
                     continue
-                value: float = round(moved) if axis in grid.integer else moved
+                value: float = round(moved) if axis in grid.integer else float(f"{moved:.3g}")
                 if low <= value <= high and value != edge:
                     point = {**best, axis: value}
                     if point not in seen and point not in new:

@@ -334,7 +334,45 @@ def neural(d: Record) -> list[str]:
     columns = [MODEL, RUN, col("params", "params", settings), col("epochs", "epochs")]
     columns += [col("samples/s", "samples_per_s"), vs_peer("samples/s ratio", "samples_per_s")]
     columns += [col("epoch s", "epoch_seconds"), col("device", "device"), col("threads", "threads")]
-    return out + table(columns, throughput, "Training throughput:")
+    out += table(columns, throughput, "Training throughput:")
+    for pair, by_side in d.get("grid", {}).items():
+        rows = [
+            {**t["point"], "side": side, "valid": t["valid_ndcg@10"], "epoch": t["best_epoch"],
+             "chosen": "yes" if t["point"] == found.get("chosen") else ""}
+            for side, found in by_side.items()
+            for t in found.get("tried", [])
+        ]  # fmt: skip
+        axes = list(next(iter(by_side.values()), {}).get("axes", {}))
+        columns = [col("side", "side"), *(col(a, a) for a in axes)]
+        columns += [col("valid NDCG@10", "valid", metric), col("best epoch", "epoch")]
+        columns += [col("chosen", "chosen")]
+        caption = (
+            f"{pair}: the same grid for both sides (`--grid`; reg is weight decay for torchmf "
+            "and neumf, dropout for multvae, the embedding L2 for lightgcn), chosen on the inner "
+            'split; each side\'s best is the "grid" run above:'
+        )
+        out += table(columns, rows, caption)
+    for name, found in d.get("tuning", {}).items():
+        out += tuning_table(name, found, "valid_ndcg@10", "valid NDCG@10")
+    return out
+
+
+def tuning_table(name: str, found: Record, key: str, title: str) -> list[str]:
+    """A `--tune` record: its grid's validation figures and the point chosen."""
+    out = [f"### Choosing {name}'s defaults on validation (`--tune {name}`)", ""]
+    out += [f"Validation: {found.get('valid')}; no test part is read. Chosen: "
+            f"{settings(found.get('chosen'))} (the defaults when it ran: "
+            f"{settings(found.get('defaults'))}).", ""]  # fmt: skip
+    keys = list(found.get("chosen", {}))
+    rows = [
+        {**p["params"], "v": p[key], "r": p.get("extension_round", 0),
+         "chosen": "yes" if p["params"] == found.get("chosen") else ""}
+        for p in found.get("grid", [])
+    ]  # fmt: skip
+    columns = [col(k, k) for k in keys] + [col(title, "v", metric), col("chosen", "chosen")]
+    if any(r["r"] for r in rows):
+        columns.append(col("extension round", "r"))
+    return out + table(columns, rows, "Each point of the grid:")
 
 
 def sequence(d: Record) -> list[str]:
@@ -456,14 +494,8 @@ def deep_ratings(d: Record) -> list[str]:
         out += facts(d.get("synthetic_machine", {}), ("cpu_count", "python", "when"), "Machine")
         out += rating_models(checked)
     for name, found in d.get("tuning", {}).items():
-        out += [f"### Choosing {name}'s defaults on validation (`--tune {name}`)", ""]
-        out += [f"Validation: {found.get('valid')} of the first {found.get('folds')} folds; no "
-                f"test part is read. Chosen: {settings(found.get('chosen'))}; the defaults are "
-                f"{settings(found.get('defaults'))}.", ""]  # fmt: skip
-        rows = [{**p["params"], "valid_rmse": p["valid_rmse"]} for p in found.get("grid", [])]
-        keys = list(found.get("chosen", {}))
-        columns = [col(k, k) for k in keys] + [col("valid RMSE", "valid_rmse", metric)]
-        out += table(columns, rows, "Mean validation RMSE of each grid point:")
+        found = {**found, "valid": f"{found.get('valid')} of the first {found.get('folds')} folds"}
+        out += tuning_table(name, found, "valid_rmse", "mean valid RMSE")
     return out
 
 
@@ -506,7 +538,22 @@ def ann(d: Record) -> list[str]:
     out += [f"Generator: {settings(d.get('generator'))}.", ""]
     out += table(columns, runs, "One query at a time; exact search is the baseline:")
     batched = {"exact, all queries in one batch, s": exact.get("batched_seconds")}
-    return out + figures({**batched, "peak RSS MiB": d.get("peak_rss_mib")})
+    out += figures({**batched, "peak RSS MiB": d.get("peak_rss_mib")})
+    found = d.get("trained")
+    if isinstance(found, dict):
+        out += ["### On trained models (`--trained`)", ""]
+        out += facts(found.get("machine", {}), ("cpu_count", "python", "when"), "Machine")
+        for name, case in found.get("cases", {}).items():
+            columns = [col("index", "kind"), col("params", "params", settings)]
+            columns += [("default", lambda r: "yes" if r.get("default") else "")]
+            columns += [col("build s", "build_seconds"), col("recall@10", "recall_at_10", metric)]
+            columns += [col("p50 ms", "p50_ms"), col("p99 ms", "p99_ms")]
+            caption = (
+                f"{name} ({num(case.get('n_items'))} items; {num(case.get('users'))} users, "
+                "their training items excluded; recall against `model.recommend`):"
+            )
+            out += table(columns, case.get("runs", []), caption)
+    return out
 
 
 def serving(d: Record) -> list[str]:

@@ -243,7 +243,7 @@ def _rows(model: Any) -> torch.Tensor:
 
 
 def test_multvae_loss_adds_the_annealed_kl() -> None:
-    model = get("multvae", hidden=8, latent=3, anneal_steps=40, epochs=2, **QUIET)
+    model = get("multvae", hidden=8, latent=3, anneal_cap=0.2, anneal_steps=40, epochs=2, **QUIET)
     model.fit(checkerboard())
     module = model.module_
     module.eval()  # no dropout and z = μ: the loss is deterministic
