@@ -554,7 +554,7 @@ def main() -> None:
         print(f"{pair:<9} {'NDCG@10 test':<14} {show(pair, found, 'test_ndcg@10', '.4f')}")
         print(f"{'':<9} {'select s':<14} {show(pair, found, 'select_seconds', '.1f')}")
         print(f"{'':<9} {'refit s':<14} {show(pair, found, 'refit_seconds', '.1f')}")
-        print(f"{'':<9} {'epochs run':<14} {show(pair, found, 'epochs_run', 'd')}")
+        print(f"{'':<9} {'epochs run':<14} {show(pair, found, 'epochs_run', '.0f')}")
         print(f"{'':<9} {'samples/s':<14} {show(pair, found, 'samples_per_s', '.0f')}")
         for key, variant in found.items():
             if key.startswith("recforge "):
