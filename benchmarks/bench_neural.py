@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 
 from _common import RESULTS, over_seeds, read_result, write_result
-from bench_ranking import implicit_feedback, ndcg, test_users, write_pairs
+from bench_ranking import implicit_feedback, ndcg, raw_lists, test_users, write_pairs
 from peers import HERE, peer_python
 from recforge.data import Interactions, user_split
 from recforge.models import available, get
@@ -207,14 +207,6 @@ def side_params(pair: str, side: str, point: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def lists_of(model: Any, train: Interactions, users: list[str]) -> dict[str, list[str]]:
-    """Top-K raw item ids per raw user id, training items excluded."""
-    ids, _ = model.recommend(train.user_ids.to_index(users), k=K)
-    raw = train.item_ids.to_raw(ids.clip(0))
-    return {u: [str(i) for i, j in zip(row, ids_row, strict=True) if j >= 0]
-            for u, row, ids_row in zip(users, raw, ids, strict=True)}  # fmt: skip
-
-
 def speed(epochs: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean training seconds of an epoch and examples per second over it."""
     if not epochs:
@@ -246,7 +238,7 @@ def ours(
         "valid_curve": [e[STOPPING["valid_metric"]] for e in history.epochs if valid is not None],
         **speed(history.epochs),
     }
-    return (lists_of(model, train, users) if users else {}), facts
+    return (raw_lists(model, train, users, K) if users else {}), facts
 
 
 def theirs(

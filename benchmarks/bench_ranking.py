@@ -187,12 +187,7 @@ def ours(
     start = time.perf_counter()
     model.fit(train)
     seconds = time.perf_counter() - start
-    index = train.user_ids.to_index(users)
-    ids, _ = model.recommend(index, k=K)
-    raw = train.item_ids.to_raw(ids.clip(0))
-    lists = {u: [str(i) for i, j in zip(row, ids_row, strict=True) if j >= 0]
-             for u, row, ids_row in zip(users, raw, ids, strict=True)}  # fmt: skip
-    return lists, seconds
+    return raw_lists(model, train, users), seconds
 
 
 def theirs(
@@ -228,9 +223,11 @@ def scored(model: Any, test: Interactions, train: Interactions) -> dict[str, flo
     return out
 
 
-def raw_lists(model: Any, train: Interactions, users: list[str]) -> dict[str, list[str]]:
-    """A fitted model's top-K lists in raw ids for the raw `users`."""
-    ids, _ = model.recommend(train.user_ids.to_index(users), k=K)
+def raw_lists(
+    model: Any, train: Interactions, users: list[str], k: int = K
+) -> dict[str, list[str]]:
+    """A fitted model's top-k lists in raw ids for the raw `users`, training items excluded."""
+    ids, _ = model.recommend(train.user_ids.to_index(users), k=k)
     raw = train.item_ids.to_raw(ids.clip(0))
     return {u: [str(i) for i, j in zip(row, ids_row, strict=True) if j >= 0]
             for u, row, ids_row in zip(users, raw, ids, strict=True)}  # fmt: skip
