@@ -329,7 +329,9 @@ def test_user_and_item_search(shown: Served) -> None:
     assert popular == ["i1", "i2"]
 
 
-def test_explanations_name_the_users_items_that_weigh_most(shown: Served) -> None:
+def test_explanations_name_the_users_items_that_weigh_most(
+    shown: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client, models = shown
     ease = models["ease"]
     rec = client.get("/users/u4/recommendations?k=1&model=ease").json()["items"][0]["item"]
@@ -369,6 +371,19 @@ def test_explanations_name_the_users_items_that_weigh_most(shown: Served) -> Non
     assert len(client.get(f"{url}&n=1&min_rating=0").json()["because"]) == min(1, (sims > 0).sum())
     # u1 rated i2 3★, below the mean training rating
     assert "i2" not in {b["item"] for b in client.get(url).json()["because"]}
+    # no past item linked to the item at all: an empty list, not a server error
+    monkeypatch.setattr(
+        models["ease"].__class__,
+        "explain",
+        lambda self, user, item, n=5: (
+            np.zeros(0, np.int32),
+            np.zeros(0, np.float32),
+            "contribution",
+        ),
+    )
+    nothing = client.get("/users/u4/recommendations/i1/explanation?model=ease")
+    assert nothing.status_code == 200
+    assert nothing.json()["because"] == []
     stranger = client.get("/users/nobody/recommendations/i1/explanation").json()
     assert (stranger["how"], stranger["because"], stranger["score"]) == ("popularity", [], None)
     assert client.get("/users/u1/recommendations/i9/explanation").status_code == 404

@@ -171,7 +171,7 @@ class Recommender(ABC):
         self.seen_ = train.binary()
         self.explicit_ = train.explicit
         self.train_fingerprint_ = fingerprint
-        self.min_rating_ = None if disliked is None else float(min_rating)  # type: ignore[arg-type]
+        self.min_rating_ = None if min_rating is None else float(min_rating)
         self.disliked_ = disliked
         self._excluded_cache: tuple[sp.csr_array, sp.csr_array] | None = None
         self._fit(train, valid)

@@ -405,7 +405,8 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
         rating_of = {} if values is None else dict(zip(indices, values, strict=True))
         supports = np.isfinite(weights) & (weights > 0)
         if liked_from is not None and rating_of:
-            supports &= np.array([rating_of.get(j, liked_from) >= liked_from for j in past])
+            liked = [rating_of.get(j, liked_from) >= liked_from for j in past]
+            supports &= np.array(liked, dtype=bool)
         past, weights = past[supports][:n], weights[supports][:n]
         rows = zip(m.raw_items(past), m.describe(past), past, weights, strict=True)
         because = [
