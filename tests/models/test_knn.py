@@ -138,6 +138,22 @@ def test_min_rating_learns_from_liked_ratings_and_never_recommends_the_others(
         get("itemknn").fit(data, min_rating=6)
 
 
+def test_rating_prediction_picks_its_neighbours_from_every_similar_item() -> None:
+    """The ranking keeps `neighbors` similarities per item; KNNBaseline picks its k among all
+    of them (predict_neighbors None, as Surprise), unless predict_neighbors caps the pool."""
+    dense = random_matrix(3, rows=30, cols=10, density=0.6)
+    users, items = np.nonzero(dense)
+    data = Interactions.from_arrays(users, items, dense[users, items])
+    full = get("itemknn", k=3, neighbors=9).fit(data)
+    narrow_ranking = get("itemknn", k=3, neighbors=1).fit(data)
+    capped = get("itemknn", k=3, neighbors=9, predict_neighbors=1).fit(data)
+    users, items = np.repeat(np.arange(30), 10), np.tile(np.arange(10), 30)
+    np.testing.assert_array_equal(narrow_ranking.predict(users, items), full.predict(users, items))
+    assert np.diff(narrow_ranking.rank_indptr_).max() == 1
+    assert np.diff(capped.sim_indptr_).max() == 1
+    assert not np.allclose(capped.predict(users, items), full.predict(users, items))
+
+
 def implicit_data() -> Interactions:
     users = [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4]
     items = [0, 1, 2, 0, 1, 1, 2, 3, 3, 4, 4]

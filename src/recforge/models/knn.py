@@ -1,11 +1,12 @@
 """Neighbourhood collaborative filtering: item-KNN and user-KNN.
 
-Both keep a sparse top-`neighbors` similarity (see `similarity`) and use it two ways:
+Both keep sparse top-k similarities (see `similarity`), built in blocks, and use them two
+ways:
 - rating prediction (`predict`, explicit ratings): KNNBaseline (Koren 2010; Surprise's
   KNNBaseline),
       r̂(u, i) = b_ui + Σ_{j ∈ N^k(i; u)} s_ij·(r_uj − b_uj) / Σ s_ij,
   b_ui = μ + b_u + b_i from the ALS baseline ("bias"), N^k(i; u) the k most similar neighbours
-  of i that u rated (user-KNN swaps the roles).
+  of i that u rated (user-KNN swaps the roles), among the `predict_neighbors` most similar.
 - ranking (`score`, `recommend`): summed similarity, score(u, i) = Σ_{j ∈ I(u)} w_uj·s_ji
   (item-KNN, as implicit's ItemItemRecommender) or Σ_{v} s_uv·w_vi (user-KNN), w the training
   values (ratings or weights). On ratings the ranking similarity is the cosine of the rating
@@ -33,6 +34,10 @@ __all__ = ["ItemKNN", "UserKNN"]
 
 SIMILARITIES = ("auto", "cosine", "pearson", "pearson_baseline", "adjusted_cosine", "jaccard")
 RANKINGS = ("sum", "predicted")
+# similarities kept per row for rating prediction by default: every positive one on catalogues
+# up to this size, as Surprise's KNNBaseline (a 200-neighbour pool left too few of a user's
+# rated items among an item's neighbours on larger catalogues)
+PREDICT_NEIGHBORS = 2000
 _RATING_ONLY = ("pearson", "pearson_baseline", "adjusted_cosine")
 
 
@@ -85,6 +90,7 @@ class _NeighbourhoodModel(Recommender):
         *,
         similarity: str = "auto",
         neighbors: int = 200,
+        predict_neighbors: int | None = None,
         k: int = 40,
         min_k: int = 1,
         shrinkage: float | None = None,
@@ -94,6 +100,7 @@ class _NeighbourhoodModel(Recommender):
     ) -> None:
         self.similarity = similarity
         self.neighbors = neighbors
+        self.predict_neighbors = predict_neighbors
         self.k = k
         self.min_k = min_k
         self.shrinkage = shrinkage
@@ -105,6 +112,8 @@ class _NeighbourhoodModel(Recommender):
         owner = type(self).__name__
         check_choice(self.similarity, "similarity", SIMILARITIES, owner)
         check_int(self.neighbors, "neighbors", owner, low=1)
+        if self.predict_neighbors is not None:
+            check_int(self.predict_neighbors, "predict_neighbors", owner, low=1)
         check_int(self.k, "k", owner, low=1)
         check_int(self.min_k, "min_k", owner, low=0)
         if self.shrinkage is not None:
@@ -151,10 +160,13 @@ class _NeighbourhoodModel(Recommender):
         rows, cols = (items, users) if self._side == "item" else (users, items)
         shape = (train.n_items, train.n_users) if self._side == "item" else train.matrix.shape
         X = sp.csr_array((compared, (rows, cols)), shape=shape)
+        pool = int(self.neighbors)
+        if train.explicit:  # KNNBaseline picks its k among the user's rated ones of these
+            pool = int(self.predict_neighbors or PREDICT_NEIGHBORS)
         similar = topk_similarity(
             X,
             "common_cosine" if kind in ("pearson_baseline", "adjusted_cosine") else kind,
-            neighbors=int(self.neighbors),
+            neighbors=pool,
             shrinkage=float(shrinkage),
             min_support=int(self.min_support),
         )
@@ -162,7 +174,7 @@ class _NeighbourhoodModel(Recommender):
         self.sim_indices_ = similar.indices.astype(np.int32)
         self.sim_data_ = similar.data.astype(np.float32)
         ranked = similar
-        if train.explicit and kind != "cosine" and self.ranking == "sum":
+        if train.explicit and (kind != "cosine" or pool != self.neighbors):
             rated = sp.csr_array((values, (rows, cols)), shape=shape)
             ranked = topk_similarity(
                 rated, "cosine", neighbors=int(self.neighbors), min_support=int(self.min_support)
@@ -277,7 +289,10 @@ class ItemKNN(_NeighbourhoodModel):
 
     similarity: "auto" (pearson_baseline for ratings, cosine for implicit), "cosine", "pearson",
         "pearson_baseline", "adjusted_cosine" (ratings centred on each user's mean) or "jaccard".
-    neighbors: similarities kept per item (sparse top-k, built in blocks).
+    neighbors: similarities kept per item for ranking (sparse top-k, built in blocks).
+    predict_neighbors: similarities kept per item for rating prediction (ratings only), among
+        which KNNBaseline takes the k most similar the user rated; None: 2,000, which keeps
+        every positive similarity on catalogues of up to 2,001 items (as Surprise).
     k, min_k: at most k neighbours enter a rating prediction; fewer than min_k leave the
         baseline alone (Surprise's KNNBaseline defaults 40 and 1).
     shrinkage: multiplies a similarity by (n − 1)/(n − 1 + shrinkage), n = common users;
