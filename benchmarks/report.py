@@ -448,12 +448,17 @@ def surprise(d: Record) -> list[str]:
     out = described(d, "dataset", "folds", "seed") + surprise_models(d.get("models", {}))
     checked = d.get("synthetic")
     if isinstance(checked, dict):
-        out += ["### The synthetic rated set (defaults checked, never tuned)", ""]
-        out += [f"`synthetic_interactions({settings(checked.get('generator'))}, "
-                "explicit=True)`, the same k-fold protocol.", ""]  # fmt: skip
-        out += facts(checked.get("machine", {}), ("cpu_count", "python", "when"), "Machine")
+        out += checked_set(checked.get("generator"), checked.get("machine", {}))
         out += surprise_models(checked.get("models", {}))
     return out
+
+
+def checked_set(generator: Any, machine: Record) -> list[str]:
+    """The heading of a k-fold section's second, synthetic rated set."""
+    out = ["### The synthetic rated set (defaults checked, never tuned)", ""]
+    out += [f"`synthetic_interactions({settings(generator)}, explicit=True)`, the same k-fold "
+            "protocol.", ""]  # fmt: skip
+    return out + facts(machine, ("cpu_count", "python", "when"), "Machine")
 
 
 def surprise_models(models: Record) -> list[str]:
@@ -488,10 +493,7 @@ def deep_ratings(d: Record) -> list[str]:
     out = described(d, "dataset", "split") + rating_models(d.get("models", {}))
     checked = d.get("synthetic")
     if isinstance(checked, dict) and checked:
-        out += ["### The synthetic rated set (defaults checked, never tuned)", ""]
-        out += [f"`synthetic_interactions({settings(d.get('synthetic_generator'))}, "
-                "explicit=True)`, the same k-fold protocol.", ""]  # fmt: skip
-        out += facts(d.get("synthetic_machine", {}), ("cpu_count", "python", "when"), "Machine")
+        out += checked_set(d.get("synthetic_generator"), d.get("synthetic_machine", {}))
         out += rating_models(checked)
     for name, found in d.get("tuning", {}).items():
         found = {**found, "valid": f"{found.get('valid')} of the first {found.get('folds')} folds"}
