@@ -19,8 +19,9 @@ The peers run in their own virtual environment (benchmarks/.peer-venv).
 --rated runs the protocol of top-N from rating data instead, on ML-100K with its ratings and on
 a synthetic rated set of another shape (checked, never tuned on): each user's latest 10% of
 ratings are test and the 10% before them valid (per-user chronological 80/10/10). Choices are
-made on valid (fit on train, score valid): item-KNN's ranking, and whether ranking models learn
-from low ratings (fit's min_rating). Then every model at its defaults is fitted on train +
+made on valid (fit on train, score valid): item-KNN's ranking, the KNN models' neighbour count
+(neighbors="auto" against the fixed 200 it replaced), and whether ranking models learn from low
+ratings (fit's min_rating). Then every model at its defaults is fitted on train +
 valid and scored on test once, with train + valid masked, beside implicit's CosineRecommender
 at its defaults (K=20) fed 0/1 and fed the ratings. Rating models are in the table too, with
 their test RMSE, to show which of them rank well.
@@ -153,6 +154,9 @@ RATED_RANKERS = ["itemknn", "userknn", "ease", "ials", "bpr", "puresvd", "popula
 RATING_MODELS = [
     "bias", "svd", "svdpp", "nmf", "als", "pmf", "bpmf", "deeprating", "iautorec", "uautorec",
 ]  # fmt: skip
+# the neighbour count of the KNN rankings: chosen on held-out training items ("auto", the
+# default) or fixed (200, the default before "auto")
+NEIGHBOR_COUNTS: list[int | str] = ["auto", 200]
 THRESHOLD_MODELS = ["itemknn", "ease", "ials"]
 THRESHOLDS: list[float | None] = [None, 3.0, 4.0]
 
@@ -267,10 +271,18 @@ def rated(dataset: str, tmp: Path) -> dict[str, Any]:
     seen = parts.train_valid()
     print(f"[{dataset}] {data.n_users} users × {data.n_items} items, {data.nnz:,} ratings")
     # choices, on valid
-    choices: dict[str, Any] = {"itemknn_ranking": {}, "min_rating": {}}
+    choices: dict[str, Any] = {"itemknn_ranking": {}, "neighbors": {}, "min_rating": {}}
     for ranking in ("sum", "predicted"):
         model = get("itemknn", ranking=ranking).fit(train)
         choices["itemknn_ranking"][ranking] = scored(model, valid, train)["ndcg@10"]
+    for name in ("itemknn", "userknn"):
+        by_count = {}
+        for neighbors in NEIGHBOR_COUNTS:
+            model = get(name, neighbors=neighbors).fit(train)
+            by_count[str(neighbors)] = scored(model, valid, train)["ndcg@10"]
+            if neighbors == "auto":
+                by_count["auto chose"] = model.neighbors_
+        choices["neighbors"][name] = by_count
     for name in THRESHOLD_MODELS:
         by_threshold = {}
         for threshold in THRESHOLDS:
@@ -293,6 +305,8 @@ def rated(dataset: str, tmp: Path) -> dict[str, Any]:
             "fit_seconds": seconds,
             "ranks_by_predicted_rating": model.ranks_by_predicted_rating(),
         }
+        if hasattr(model, "neighbors_"):
+            models[name]["neighbors_chosen"] = model.neighbors_
         if name == "itemknn":
             knn_lists = raw_lists(model, seen, users)
         rmse = f"   RMSE {figures['rmse']:.4f}" if "rmse" in figures else ""

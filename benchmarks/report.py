@@ -274,6 +274,13 @@ def rated(d: Any) -> list[str]:
         rows = [{"choice": f"itemknn ranking={k}", "v": v}
                 for k, v in choices.get("itemknn_ranking", {}).items()]  # fmt: skip
         rows += [
+            {"choice": f"{model} neighbors={count}"
+             + (f" (chose {by['auto chose']})" if count == "auto" and "auto chose" in by else ""),
+             "v": v}
+            for model, by in choices.get("neighbors", {}).items()
+            for count, v in by.items() if count != "auto chose"
+        ]  # fmt: skip
+        rows += [
             {"choice": f"{model} min_rating={threshold}", "v": v}
             for model, by in choices.get("min_rating", {}).items()
             for threshold, v in by.items()
@@ -290,7 +297,7 @@ def rated(d: Any) -> list[str]:
                 else "ranking score")  # fmt: skip
         columns = [MODEL, kind, col("NDCG@10", "ndcg@10", metric)]
         columns += [col("recall@20", "recall@20", metric), col("RMSE", "rmse", metric)]
-        columns += [col("fit s", "fit_seconds")]
+        columns += [col("neighbours", "neighbors_chosen"), col("fit s", "fit_seconds")]
         out += table(columns, models, "Test, read once (fit on train + valid, both masked):")
         versus = [
             {"_model": f"{peer.get('algorithm', 'peer')}, fed {values}", **figures}
