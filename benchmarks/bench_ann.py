@@ -30,10 +30,13 @@ items crowd the top of their scores: iALS at its defaults on MovieLens 100K (eve
 interaction), and iALS (64 factors, 3 iterations) on a synthetic log of 20,000 users × --n-items
 items (5M interactions; the large-catalogue model of bench_serving.py). For 1,000 users each,
 recall@10 of `recommend_ann` against `model.recommend` (seen items excluded on both sides) and
-the per-user latency, at each kind's default knob and the sweep. Kept in ann.json under
-"trained", beside the generator's figures.
+the per-user latency, at each kind's default knob and the sweep, for each --mips ("auto": each
+kind's default). HNSW searches at least as deep as the candidates it fetches (k plus the user's
+excluded items, rounded up to a power of two), so ef_search values below that depth measure the
+same search. Kept in ann.json under "trained", beside the generator's figures.
 
-    RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_ann.py --trained
+    RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_ann.py --trained \
+        [--mips ip,l2] [--ef-search 64,128,256,512,1024,2048] [--nprobe 16,32,64,128,256]
 """
 
 from __future__ import annotations
@@ -202,7 +205,9 @@ def trained(args: argparse.Namespace) -> dict[str, Any]:
     """Recall@10 against exact top-k and latency of each index on trained iALS models."""
     import faiss
 
-    from recforge.retrieval import recommend_ann, retrieval_vectors
+    from recforge.retrieval import HNSW_DEFAULTS, IVF_DEFAULTS, recommend_ann, retrieval_vectors
+
+    default_mips = {"hnsw": HNSW_DEFAULTS["mips"], "ivf": IVF_DEFAULTS["mips"]}
 
     cases = {}
     for name, model in trained_models(args.n_items):
@@ -212,18 +217,23 @@ def trained(args: argparse.Namespace) -> dict[str, Any]:
         exact, _ = model.recommend(users, k=K)
         items = retrieval_vectors(model)[1]
         runs = []
-        for kind in [k.strip() for k in args.kinds.split(",") if k.strip()]:
+        kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+        mips_list = [None] if args.mips == "auto" else args.mips.split(",")
+        for kind, mips in [(kind, mips) for kind in kinds for mips in mips_list]:
             faiss.omp_set_num_threads(args.build_threads or faiss.omp_get_max_threads())
             start = time.perf_counter()
-            index = ANNIndex.build(items, kind)
+            index = ANNIndex.build(items, kind, **({} if mips is None else {"mips": mips}))
             build_s = time.perf_counter() - start
             faiss.omp_set_num_threads(max(1, args.threads))
             knob = "ef_search" if kind == "hnsw" else "nprobe"
             default = index.params[knob]
             sweep = args.ef_search if kind == "hnsw" else args.nprobe
-            values = sorted({default, *(int(v) for v in sweep.split(",") if v)})
+            ceiling = index.params.get("nlist", np.inf)  # nprobe is at most nlist
+            values = sorted(
+                {min(v, ceiling) for v in (default, *map(int, filter(None, sweep.split(","))))}
+            )
             for value in values:
-                index.set_search_params(**{knob: min(value, index.params.get("nlist", value))})
+                index.set_search_params(**{knob: int(value)})
                 found, _ = recommend_ann(model, index, users, k=K)
                 hits = [
                     np.intersect1d(f[f >= 0], e[e >= 0]).size
@@ -237,14 +247,15 @@ def trained(args: argparse.Namespace) -> dict[str, Any]:
                 run = {
                     "kind": kind,
                     "params": index.params,
-                    "default": value == default,
+                    "default": value == default and index.mips == default_mips[kind],
                     "build_seconds": build_s,
                     "recall_at_10": float(np.mean(hits)) / K,
                     "p50_ms": float(np.percentile(latencies, 50)),
                     "p99_ms": float(np.percentile(latencies, 99)),
                 }
                 runs.append(run)
-                print(f"{name}: {kind} {knob}={value}{' (default)' if run['default'] else ''} "
+                print(f"{name}: {kind} {index.mips} {knob}={value}"
+                      f"{' (default)' if run['default'] else ''} "
                       f"recall@10 {run['recall_at_10']:.4f}, p50 {run['p50_ms']:.2f} ms, "
                       f"p99 {run['p99_ms']:.2f} ms", flush=True)  # fmt: skip
         cases[name] = {"n_items": int(model.n_items_), "users": int(users.size), "runs": runs}

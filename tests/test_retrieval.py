@@ -304,6 +304,14 @@ def test_a_model_without_embeddings_is_refused(name: str, params: dict[str, Any]
         assert type(model).__name__ in message
 
 
+def test_the_default_index_is_ivf_over_the_l2_reduction(vectors: Any) -> None:
+    """The kind that held its recall on trained models (bench_ann.py --trained) is the default,
+    as for `recforge index`."""
+    items, _ = vectors
+    index = ANNIndex.build(items)
+    assert (index.kind, index.mips) == ("ivf", "l2")
+
+
 def test_missing_faiss_gives_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "faiss", None)  # `import faiss` now raises ImportError
     with pytest.raises(UnsupportedOperationError) as err:

@@ -69,10 +69,11 @@ INDEX_FILE = "index.faiss"
 
 KINDS = ("hnsw", "ivf")
 CANDIDATE_BUDGET = 1 << 16  # candidates rescored at once (rows × candidates per row)
-# Defaults chosen on the synthetic catalogue of benchmarks/bench_ann.py: a larger ef_search
-# (hnsw) or nprobe (ivf) raises recall@10 against exact search and the latency with it; these
-# keep recall close to exact at a latency far below an exact scan's. Measured figures:
-# benchmarks/README.md (ann).
+# Defaults checked on trained iALS models (ML-100K and a 1M-item synthetic log; bench_ann.py
+# --trained) as well as on bench_ann.py's generated catalogue: a larger ef_search (hnsw) or
+# nprobe (ivf) raises recall@10 against exact search and the latency with it. IVF is the default
+# kind: on the 1M-item trained model it keeps recall close to exact at its default nprobe, where
+# no ef_search or mips of HNSW came close. Measured figures: benchmarks/README.md (ann).
 HNSW_DEFAULTS: dict[str, Any] = {"M": 32, "ef_construction": 100, "ef_search": 128, "mips": "ip"}
 IVF_DEFAULTS: dict[str, Any] = {"nlist": None, "nprobe": 64, "mips": "l2"}
 
@@ -166,11 +167,15 @@ class ANNIndex:
     mips says how inner products are searched: "ip" searches faiss's METRIC_INNER_PRODUCT
     directly; "l2" uses the MIPS → L2 reduction (each item gets the extra coordinate
     √(max‖v‖² − ‖v‖²) and each query 0, so the nearest item in L2 is the one of largest inner
-    product). On embeddings with popularity-like norms (the catalogue of benchmarks/bench_ann.py)
-    the reduction costs HNSW much recall at the same latency (the extra coordinate is large for
-    every low-norm item, which seems to leave the graph a poor guide) but raises IVF's recall and
-    speed (k-means partitions L2 space, which the reduction makes the right space). So the
-    defaults are "ip" for hnsw and "l2" for ivf.
+    product). On embeddings with popularity-like norms (the catalogue of benchmarks/bench_ann.py,
+    and trained iALS) the reduction costs HNSW recall at its default search depth (the extra
+    coordinate is large for every low-norm item, which seems to leave the graph a poor guide) but
+    raises IVF's recall and speed (k-means partitions L2 space, which the reduction makes the
+    right space). So the defaults are "ip" for hnsw and "l2" for ivf.
+
+    Which kind: "ivf" (the default) holds its recall on large trained catalogues; "hnsw" can be
+    faster on small or well-spread ones but lost much recall on a 1M-item trained model at every
+    setting measured (benchmarks/README.md, ann), so check it on yours (`recforge index --check`).
 
     Search is batch-friendly: one faiss call per group of rows needing a similar number of
     candidates. `overfetch_limit`: a row whose k + |excluded| is above it (a user with a long
@@ -269,7 +274,7 @@ class ANNIndex:
     def build(
         cls,
         item_vectors: np.ndarray,
-        kind: Literal["hnsw", "ivf"] = "hnsw",
+        kind: Literal["hnsw", "ivf"] = "ivf",
         **params: Any,
     ) -> ANNIndex:
         """Index item vectors float [n, d] (row i is item i).
