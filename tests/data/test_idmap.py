@@ -65,6 +65,7 @@ def test_factorize_empty() -> None:
         (pa.array(["a", None, None]), "2 missing values"),
         ([1.0, np.nan], "missing values"),
         ([1.5, 2.0], "fractional"),
+        ([2.0**60, 2.0**60 + 256], "above 2\\*\\*53"),
         ([True, False], "booleans"),
         ([[1, 2], [3, 4]], "1-D"),
     ],
@@ -72,6 +73,13 @@ def test_factorize_empty() -> None:
 def test_factorize_rejects_bad_ids(values: object, message: str) -> None:
     with pytest.raises(DataError, match=message):
         factorize(values, what="user")
+
+
+def test_uint64_ids_beyond_int64_stay_distinct() -> None:
+    big = np.array([2**64 - 1, 2**64 - 2, 5], dtype=np.uint64)
+    codes, ids = factorize(big)
+    assert len(ids) == 3
+    assert ids.to_raw(codes).tolist() == ["18446744073709551615", "18446744073709551614", "5"]
 
 
 def test_missing_value_message_names_the_column_role() -> None:

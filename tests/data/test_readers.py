@@ -149,6 +149,17 @@ def test_ids_typed_as_numbers_in_the_first_block_may_turn_to_text_later(
     assert "sku-9" in set(data.item_ids.raw_ids.tolist())
 
 
+@given(st.lists(st.integers(0, 10**30), min_size=1, max_size=8, unique=True))
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_integer_ids_of_any_size_are_never_merged(tmp_path: Path, users: list[int]) -> None:
+    """Ids beyond int64 (which a float would round together) keep their text."""
+    path = tmp_path / "big.csv"
+    path.write_text("user,item,rating\n" + "".join(f"{u},{n % 3},4\n" for n, u in enumerate(users)))
+    data = read_interactions(path)
+    assert data.n_users == len(users)
+    assert sorted(str(u) for u in data.user_ids.raw_ids.tolist()) == sorted(map(str, users))
+
+
 def test_duplicates_keep_the_latest_by_default_and_warn(tmp_path: Path) -> None:
     path = write(tmp_path, "d.csv", "user,item,rating,timestamp\na,x,1,200\na,x,5,100\nb,x,2,1\n")
     with pytest.warns(DataWarning, match="1"):

@@ -133,6 +133,9 @@ def _show(value: Any) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+_FLOAT_EXACT = 2.0**53  # every integer up to this is exact in a float64
+
+
 def _check_whole(arr: np.ndarray, what: str = "id") -> None:
     """Float ids are accepted only when every value is a whole number (no NaN)."""
     if arr.size and bool(np.isnan(arr).any()):
@@ -141,6 +144,11 @@ def _check_whole(arr: np.ndarray, what: str = "id") -> None:
         )
     if arr.size and not bool(np.all(np.mod(arr, 1) == 0)):
         raise DataError(f"{what}s must be integers or strings; got fractional numbers")
+    if arr.size and float(np.abs(arr).max()) > _FLOAT_EXACT:
+        raise DataError(
+            f"{what}s above 2**53 held as floats may have merged (a float keeps 53 bits); "
+            f"read them as strings or int64"
+        )
 
 
 def _as_raw_array(values: Any, what: str = "id") -> np.ndarray:
@@ -155,6 +163,8 @@ def _as_raw_array(values: Any, what: str = "id") -> np.ndarray:
         values = values.to_numpy(zero_copy_only=False)
     arr = np.asarray(values)
     kind = arr.dtype.kind
+    if kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+        return arr.astype(str)  # beyond int64: kept distinct as text
     if kind in "iu":
         return arr.astype(np.int64)
     if kind == "U":

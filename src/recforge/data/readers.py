@@ -402,7 +402,6 @@ def _read_text(
         bad.clear()
         try:
             table = pacsv.read_csv(source, read_options, parse_options, convert_options)
-            break
         except pa.ArrowInvalid as exc:
             column = _failed_column(str(exc))
             role = next((r for r, p in wanted.items() if column == p), None)
@@ -416,6 +415,16 @@ def _read_text(
                     f"{where}: the {_value_role(mapping)} is not a number; fix or drop the line"
                 ) from None
             raise DataError(f"{path}: cannot parse the file ({_first_line(exc)})") from None
+        # Ids inferred as floats (beyond int64, or written "1.5"): their text is the id, since a
+        # float would merge ids that differ past its 53 bits.
+        floating = [
+            internal[wanted[role]]
+            for role in ("user", "item")
+            if pa.types.is_floating(table.column(internal[wanted[role]]).type)
+        ]
+        if not floating:
+            break
+        column_types.update(dict.fromkeys(floating, pa.string()))
     else:  # every attempt retyped a column, which cannot happen more than once per column
         raise DataError(f"{path}: cannot parse the file; pass columns= and sep= explicitly")
     if bad:
