@@ -65,6 +65,16 @@ def test_full_ranking_known_answer() -> None:
     assert result.protocol == "full"
 
 
+def test_nan_scores_are_refused_rather_than_measured() -> None:
+    """A NaN score once made AUC 1.0076 and a 'nan' in --json: such a model is refused."""
+    scores = np.array([[0.3, np.nan, 0.1, 0.2], [0.1, 0.2, 0.3, 0.4]])
+    test = build([(0, 1), (1, 3)], 2, 4)
+    with pytest.raises(DataError, match=r"^FixedScores gave NaN scores, so it cannot be evaluated"):
+        evaluate(FixedScores(scores), test, k=[2], metrics=["ndcg", "auc"])
+    finite = evaluate(FixedScores(np.nan_to_num(scores, nan=0.0)), test, k=[2], metrics=["auc"])
+    assert 0.0 <= finite.as_dict()["auc"] <= 1.0
+
+
 def test_excluded_items_are_never_ranked_and_overlap_is_reported() -> None:
     scores = np.array([[9, 8, 1, 0]], dtype=float)
     train = build([(0, 0), (0, 1)], 1, 4)

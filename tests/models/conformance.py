@@ -137,6 +137,26 @@ def check_not_fitted(name: str, tmp_path: Path) -> None:
             call()
 
 
+def check_never_fitted_non_finite(name: str, tmp_path: Path) -> None:
+    """A fit that diverges (an absurd learning rate) fails with one line naming the learning
+    rate and leaves the model unfitted; a fit that does not diverge holds finite state."""
+    params = get(name).get_params()
+    key = next((k for k in ("lr", "learning_rate") if k in params), None)
+    model = get(name, **({key: 1e12} if key else {}))
+    features = checkerboard_features() if model.uses_item_features else None
+    try:
+        model.fit(checkerboard(), item_features=features)
+    except ParameterError as err:
+        message = str(err)
+        assert "\n" not in message
+        assert "diverged while fitting" in message
+        assert f"lower {key}" in message
+        with pytest.raises(NotFittedError):
+            model.save(tmp_path / "diverged")
+        return
+    assert not np.isnan(model.score(np.arange(model.n_users_))).any()
+
+
 def check_bad_parameters(name: str, bad: list[dict[str, Any]]) -> None:
     assert bad, f"list some bad parameter values for {name!r} in BAD_PARAMS"
     for params in bad:

@@ -19,6 +19,7 @@ from .conformance import (
     check_exclude_seen,
     check_explain,
     check_known_answer,
+    check_never_fitted_non_finite,
     check_not_fitted,
     check_padding_and_candidates,
     check_save_load,
@@ -319,6 +320,11 @@ def test_save_load_round_trip(name: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", MODELS)
 def test_errors_before_fit(name: str, tmp_path: Path) -> None:
     check_not_fitted(name, tmp_path)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_diverged_fit_is_refused(name: str, tmp_path: Path) -> None:
+    check_never_fitted_non_finite(name, tmp_path)
 
 
 @pytest.mark.parametrize("name", MODELS)

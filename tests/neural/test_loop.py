@@ -489,14 +489,18 @@ def test_clip_grad_norm_bounds_the_gradient_the_optimizer_sees() -> None:
 
 
 @pytest.mark.parametrize(("bad", "epoch"), [(float("nan"), 1), (float("inf"), 2)])
-def test_a_non_finite_loss_is_a_data_error(bad: float, epoch: int) -> None:
+def test_a_non_finite_loss_is_a_divergence_naming_lr(bad: float, epoch: int) -> None:
     module = Scalar()
 
     def loss(batch: tuple[torch.Tensor, ...], step: Step) -> torch.Tensor:
         value = module.w.sum()
         return value * bad if step.epoch == epoch - 1 else value
 
-    with pytest.raises(DataError, match=rf"training loss became {bad} at epoch {epoch}; lower lr"):
+    with pytest.raises(
+        ParameterError,
+        match=rf"diverged while fitting: the training loss became {bad} at epoch {epoch}; "
+        r"lower lr \(it is",
+    ):
         run_train(module, loss, epochs=3)
 
 

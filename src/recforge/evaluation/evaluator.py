@@ -251,6 +251,7 @@ def _rating_metrics(model: Any, test: Interactions, wanted: list[str]) -> dict[s
         raise ParameterError(f"{', '.join(wanted)} need explicit test ratings")
     users, items, ratings = test.coo()
     predicted = model.predict(users, items)
+    _refuse_nan(model, np.asarray(predicted), "predicted ratings")
     out = {}
     if "rmse" in wanted:
         out["rmse"] = rmse(ratings, predicted)
@@ -261,9 +262,20 @@ def _rating_metrics(model: Any, test: Interactions, wanted: list[str]) -> dict[s
 
 def _batch_scores(model: Any, users: np.ndarray) -> np.ndarray:
     scores = np.asarray(model.score(users), dtype=np.float32)
+    _refuse_nan(model, scores, "scores")
     if not scores.flags.writeable or not scores.flags.c_contiguous:
         scores = np.array(scores, dtype=np.float32, order="C")
     return scores
+
+
+def _refuse_nan(model: Any, values: np.ndarray, what: str) -> None:
+    """A model that gives NaN cannot be ranked or scored: refuse it rather than report metrics
+    outside their range."""
+    if bool(np.isnan(values).any()):
+        raise DataError(
+            f"{type(model).__name__} gave NaN {what}, so it cannot be evaluated; its learned "
+            f"state is not finite: fit it again (with a lower lr where it has one)"
+        )
 
 
 def _mask(scores: np.ndarray, rows: sp.csr_array) -> None:

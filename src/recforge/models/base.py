@@ -8,6 +8,7 @@ names end in "_". `recommend` is written once here, on top of each model's `_sco
 from __future__ import annotations
 
 import inspect
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -174,10 +175,39 @@ class Recommender(ABC):
         self.min_rating_ = None if min_rating is None else float(min_rating)
         self.disliked_ = disliked
         self._excluded_cache: tuple[sp.csr_array, sp.csr_array] | None = None
-        self._fit(train, valid)
-        self._item_features = None  # used while fitting only; not kept alive by the model
-        self._user_features = None
+        try:
+            self._fit(train, valid)
+            diverged = self._non_finite_learned()
+            if diverged is not None:
+                raise ParameterError(
+                    f"{type(self).__name__} diverged while fitting: its learned {diverged} "
+                    f"holds NaN or infinite values; {self._divergence_advice()}"
+                )
+        except BaseException:
+            del self.seen_  # a failed fit leaves no model to score or save from half a state
+            raise
+        finally:
+            self._item_features = None  # used while fitting only; not kept alive by the model
+            self._user_features = None
         return self
+
+    def _non_finite_learned(self) -> str | None:
+        """The name of the first learned attribute holding NaN or ±inf, or None."""
+        for name, value in self._get_state().items():
+            if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+                if not bool(np.isfinite(value).all()):
+                    return name
+            elif isinstance(value, float) and not math.isfinite(value):
+                return name
+        return None
+
+    def _divergence_advice(self) -> str:
+        """What to change after a diverged fit: the learning rate where the model has one."""
+        params = self.get_params()
+        for key in ("lr", "learning_rate"):
+            if key in params:
+                return f"lower {key} (it is {params[key]}) and fit again"
+        return "check the parameters (e.g. a larger reg) and fit again"
 
     @abstractmethod
     def _fit(self, train: Interactions, valid: Interactions | None) -> None:

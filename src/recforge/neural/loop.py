@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from recforge.errors import DataError
+from recforge.errors import DataError, ParameterError
 from recforge.neural.checkpoint import (
     CHECKPOINT_FILE,
     METRICS_FILE,
@@ -145,9 +145,10 @@ def train(
                 with autocast:
                     loss = batch_loss(batch, Step(epoch, steps, generator))
                 if not torch.isfinite(loss):
-                    raise DataError(
-                        f"{owner}: the training loss became {loss.item()} at epoch {epoch + 1}; "
-                        "lower lr, add clip_grad_norm, or check the data for extreme values"
+                    raise ParameterError(
+                        f"{owner} diverged while fitting: the training loss became "
+                        f"{loss.item()} at epoch {epoch + 1}; lower lr (it is {config.lr}), "
+                        "add clip_grad_norm, or check the data for extreme values"
                     )
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
