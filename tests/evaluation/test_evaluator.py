@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from recforge.data import IdMap, Interactions
 from recforge.errors import DataError, ParameterError
 from recforge.evaluation import evaluate, evaluate_recommendations, read_recommendations
+from recforge.evaluation import evaluator as evaluator_module
 
 
 class FixedScores:
@@ -177,6 +178,30 @@ def test_sampled_mode_perfect_model_scores_one() -> None:
     result = evaluate(FixedScores(scores), test, sampled_negatives=99, k=[1])
     assert result["ndcg@1"] == 1.0
     assert result["auc"] == 1.0
+
+
+def test_sampled_batches_are_bounded_without_changing_the_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(3)
+    scores = rng.standard_normal((30, 400))
+    pairs = [(u, i) for u in range(30) for i in rng.choice(400, 15, replace=False)]
+    data = build(pairs, 30, 400)
+    mask = np.zeros(data.nnz, dtype=bool)
+    mask[::3] = True
+    test, train = data.subset(mask), data.subset(~mask)
+    whole = evaluate(FixedScores(scores), test, train=train, sampled_negatives=100, seed=4)
+    monkeypatch.setattr(evaluator_module, "SAMPLED_CELLS", 1)  # one user per batch
+    alone = evaluate(FixedScores(scores), test, train=train, sampled_negatives=100, seed=4)
+    assert dict(whole) == dict(alone)
+
+
+def test_sampled_negatives_must_leave_items_out() -> None:
+    """As many negatives as items once took 6 GB and more than that an OOM kill; it is refused."""
+    model = FixedScores(np.zeros((2, 30)))
+    with pytest.raises(ParameterError, match=r"^sampled_negatives \(5000\) must be below the "
+                       r"catalogue's 30 items; leave it out"):  # fmt: skip
+        evaluate(model, build([(0, 1)], 2, 30), sampled_negatives=5000)
 
 
 def test_bad_arguments_are_clear() -> None:

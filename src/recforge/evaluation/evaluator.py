@@ -34,6 +34,7 @@ BEYOND_METRICS = ("coverage", "novelty", "diversity", "arp", "gini")
 RATING_METRICS = ("rmse", "mae")
 ALL_METRICS = (*RANKING_METRICS, "auc", *BEYOND_METRICS, *RATING_METRICS)
 SCORE_BUDGET_BYTES = 256 * 2**20
+SAMPLED_CELLS = 1 << 24  # sampled mode: cells of its [rows, positives, candidates] arrays
 
 
 class Scorer(Protocol):
@@ -134,6 +135,11 @@ def evaluate(
 
     if sampled_negatives is not None:
         n_neg = check_int(sampled_negatives, "sampled_negatives", "evaluate", low=1)
+        if n_neg >= n_items:
+            raise ParameterError(
+                f"sampled_negatives ({n_neg}) must be below the catalogue's {n_items} items; "
+                f"leave it out to rank among all items"
+            )
         beyond = [m for m in ranking if m in BEYOND_METRICS]
         if beyond:
             notes.append(
@@ -367,6 +373,10 @@ def _sampled(
     auc = np.empty(users.size) if want_auc else None
     known = sp.csr_array(exclude + relevant)
     known.sort_indices()
+    # rows per batch: the [B, positives, candidates] AUC comparison stays within SAMPLED_CELLS
+    p_all = int(n_rel.max()) if n_rel.size else 0
+    cells = (p_all + n_neg) * (max(p_all, 1) if want_auc else 1)
+    batch_size = max(1, min(batch_size, SAMPLED_CELLS // max(cells, 1)))
     for start in range(0, users.size, batch_size):
         batch = users[start : start + batch_size]
         p_max = int(n_rel[start : start + batch.size].max())
