@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import sys
 import time
 import warnings
@@ -227,8 +228,8 @@ def split(
     from recforge.data import kfold, write_interactions
     from recforge.data import split as make_split
 
+    _output_dir(out)
     data = _read(source, fmt, columns, sep, header, duplicates, on_bad_lines)
-    out.mkdir(parents=True, exist_ok=True)
     if method == "kfold":
         parts = kfold(data, k=folds, seed=seed)
         reports = []
@@ -333,6 +334,7 @@ def train(
 
     params = _parse_params(param or [])
     estimator = get(model, **params)  # bad names and parameters fail before any data is read
+    _output_dir(out)  # and an unusable --out before any fitting
     train_data = _read(data, fmt, columns, sep, header, duplicates, on_bad_lines)
     valid_data = None
     if valid is not None:
@@ -371,7 +373,6 @@ def train(
     start = time.perf_counter()
     estimator.fit(train_data, valid_data, **fit_options)
     seconds = time.perf_counter() - start
-    out.mkdir(parents=True, exist_ok=True)
     shown = _display_features(features if features is not None else item_features or data)
     path = estimator.save(out / "model", items=shown, ratings=train_data)
     learned = ""
@@ -464,7 +465,7 @@ def recommend(
     include_seen: Annotated[
         bool, typer.Option("--include-seen", help="Do not filter out items the user has seen.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(help="Users scored per batch.")] = 1024,
+    batch_size: Annotated[int, typer.Option(help="Users scored per batch.", min=1)] = 1024,
     fmt: FormatOpt = None,
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
@@ -591,10 +592,27 @@ def predict(
     typer.echo(f"wrote {len(values):,} predictions to {out}")
 
 
+def _output_dir(out: Path, option: str = "--out") -> Path:
+    """Create the output directory before any work is done, or fail with one line."""
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"{option} {out} is a file, not a directory; give a directory path")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(
+            f"{option} {out}: cannot create the directory ({exc.strerror}); choose a writable path"
+        ) from None
+    if not os.access(out, os.W_OK):
+        raise ParameterError(f"{option} {out} is not writable; choose a writable directory")
+    return out
+
+
 def _read_id_lines(path: Path) -> list[str]:
+    from recforge.data.text_lines import read_text_lines
+
     if not path.is_file():
         raise DataError(f"{path}: no such file; pass --users all or a file of user ids")
-    ids = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    ids = [line.strip() for line in read_text_lines(path)]
     ids = [x for x in ids if x]
     if not ids:
         raise DataError(f"{path}: no user ids in the file (one raw user id per line)")
@@ -602,11 +620,13 @@ def _read_id_lines(path: Path) -> list[str]:
 
 
 def _read_pairs(path: Path) -> tuple[list[str], list[str]]:
+    from recforge.data.text_lines import read_text_lines
+
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     users: list[str] = []
     items: list[str] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(read_text_lines(path), start=1):
         if not line.strip():
             continue
         fields = line.split("\t")
@@ -993,7 +1013,7 @@ def _run(argv: list[str] | None) -> int:
     except RecforgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, IsADirectoryError, PermissionError, NotADirectoryError) as exc:
+    except OSError as exc:  # a missing, unreadable or unwritable path; a full disk
         target = exc.filename if exc.filename is not None else ""
         print(f"error: {exc.strerror or exc}: {target}".rstrip(": "), file=sys.stderr)
         return 1

@@ -530,3 +530,42 @@ def test_index_builds_an_ann_index_and_reports_its_recall(
     )
     code, _, err = run(capsys, "index", str(tmp_path / "b"))
     assert_one_line_error(code, err, "not an embedding model")
+
+
+def test_unusable_outputs_fail_before_any_work(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    """--out naming a file once gave a traceback, and for train only after the whole fit."""
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    code, _, err = run(
+        capsys, "train", "--data", str(ratings_file), "--model", "bias", "--out", str(taken)
+    )
+    assert_one_line_error(code, err, f"--out {taken} is a file, not a directory")
+    code, _, err = run(capsys, "split", str(ratings_file), "--out", str(taken))
+    assert_one_line_error(code, err, "is a file, not a directory")
+    assert taken.read_text() == ""
+
+
+def test_ids_and_recommendation_files_must_be_utf8(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "run"
+    assert (
+        run(capsys, "train", "--data", str(ratings_file), "--model", "bias", "--out", str(model))[0]
+        == 0
+    )
+    latin = tmp_path / "users.txt"
+    latin.write_bytes(b"u1\nu2\nJos\xe9\n")
+    code, _, err = run(
+        capsys, "recommend", str(model), "--users", str(latin), "--out", str(tmp_path / "r.tsv")
+    )
+    assert_one_line_error(code, err, f"{latin}:3: not valid UTF-8 (byte 0xe9)")
+    code, _, err = run(capsys, "evaluate", "--recs", str(latin), "--test", str(ratings_file))
+    assert_one_line_error(code, err, f"{latin}:3: not valid UTF-8")
+    for bad in ("0", "-5"):
+        code, _, err = run(
+            capsys, "recommend", str(model), "--batch-size", bad, "--out", str(tmp_path / "r.tsv")
+        )
+        assert_one_line_error(code, err, "--batch-size")
+        assert not (tmp_path / "r.tsv").exists()

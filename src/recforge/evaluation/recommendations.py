@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recforge.data.interactions import Interactions
+from recforge.data.text_lines import read_text_lines
 from recforge.errors import DataError
 from recforge.evaluation.beyond import (
     average_popularity,
@@ -35,25 +36,21 @@ def read_recommendations(path: str | Path) -> dict[str, list[str]]:
     if not source.is_file():
         raise DataError(f"{source}: no such recommendations file")
     lists: dict[str, list[str]] = {}
-    with open(source, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            text = line.rstrip("\r\n")
-            if not text.strip():
-                continue
-            user, tab, items = text.partition("\t")
-            if not tab or not user.strip():
-                raise DataError(
-                    f"{source}:{n}: expected user<TAB>item1,item2,… (best first); got {text[:60]!r}"
-                )
-            user = user.strip()
-            if user in lists:
-                raise DataError(
-                    f"{source}:{n}: user {user!r} already has a list on an earlier line"
-                )
-            ranked = [x.strip() for x in items.split(",") if x.strip()]
-            if len(set(ranked)) != len(ranked):
-                raise DataError(f"{source}:{n}: user {user!r} has an item listed twice")
-            lists[user] = ranked
+    for n, text in enumerate(read_text_lines(source), start=1):
+        if not text.strip():
+            continue
+        user, tab, items = text.partition("\t")
+        if not tab or not user.strip():
+            raise DataError(
+                f"{source}:{n}: expected user<TAB>item1,item2,… (best first); got {text[:60]!r}"
+            )
+        user = user.strip()
+        if user in lists:
+            raise DataError(f"{source}:{n}: user {user!r} already has a list on an earlier line")
+        ranked = [x.strip() for x in items.split(",") if x.strip()]
+        if len(set(ranked)) != len(ranked):
+            raise DataError(f"{source}:{n}: user {user!r} has an item listed twice")
+        lists[user] = ranked
     if not lists:
         raise DataError(f"{source}: no recommendation lines")
     return lists
