@@ -349,9 +349,9 @@ def train(
             )
     features = None
     if estimator.uses_item_features:
-        features = _features(item_features or data, model, "item")
-    elif estimator.accepts_side_features and item_features is not None:
-        features = _features(item_features, model, "item")
+        features = _features(item_features or data, model, "item", needed=True)
+    elif item_features is not None:  # side features, or only titles and genres to show
+        features = _features(item_features, model, "item")  # models without side features ignore it
     users = None
     if user_features is not None:
         if not estimator.accepts_side_features:
@@ -396,7 +396,7 @@ def train(
         )
 
 
-def _features(source: str, model: str, side: str) -> Any:
+def _features(source: str, model: str, side: str, *, needed: bool = False) -> Any:
     """The item (side="item") or user FeatureTable of a MovieLens dataset (name or folder)."""
     from recforge.data import load_movielens
     from recforge.errors import DataError, DatasetNotFoundError
@@ -405,8 +405,9 @@ def _features(source: str, model: str, side: str) -> Any:
         dataset = load_movielens(source)
     except (DataError, DatasetNotFoundError):
         raise ParameterError(
-            f"model {model!r} learns from {side} features: pass --{side}-features with a "
-            f"MovieLens dataset name or folder (got {source!r}, which is not one)"
+            f"--{side}-features {source!r} is not a MovieLens dataset name or folder; pass one, "
+            f"or leave the option out"
+            + (f" (model {model!r} needs {side} features)" if needed else "")
         ) from None
     table = dataset.item_features if side == "item" else dataset.user_features
     if table is None:
@@ -566,25 +567,47 @@ def predict(
     model_dir: Annotated[Path, typer.Argument(help="Directory written by 'recforge train'.")],
     pairs: Annotated[Path, typer.Option("--pairs", help="File of user<TAB>item lines.")],
     out: Annotated[Path, typer.Option("--out", help="Output: user<TAB>item<TAB>prediction.")],
+    unknown: Annotated[
+        str,
+        typer.Option(
+            help="Pairs whose user or item the model never saw: 'error' stops at the first, "
+            "'skip' leaves them out and reports how many."
+        ),
+    ] = "error",
 ) -> None:
-    """Predicted ratings for (user, item) pairs."""
+    """Predicted ratings for (user, item) pairs (a user<TAB>item file, or the files that
+    'recforge split' writes)."""
     import numpy as np
 
     from recforge import load
 
+    if unknown not in ("error", "skip"):
+        raise ParameterError(f"--unknown must be 'error' or 'skip', not {unknown!r}")
     model = load(model_dir)
-    raw_users, raw_items = _read_pairs(pairs)
+    raw_users, raw_items, lines = _read_pairs(pairs)
     u = model.user_ids_.to_index(raw_users, missing="mask")
     i = model.item_ids_.to_index(raw_items, missing="mask")
-    unknown = np.flatnonzero((u < 0) | (i < 0))
-    if unknown.size:
-        line = int(unknown[0])
-        what = "user" if u[line] < 0 else "item"
-        value = raw_users[line] if u[line] < 0 else raw_items[line]
-        raise DataError(
-            f"{pairs}:{line + 1}: {what} {value!r} is unknown to the model "
-            f"({unknown.size} pairs with unknown ids in all)"
+    unseen = np.flatnonzero((u < 0) | (i < 0))
+    if unseen.size:
+        first = int(unseen[0])
+        what = "user" if u[first] < 0 else "item"
+        value = raw_users[first] if u[first] < 0 else raw_items[first]
+        where = f"{pairs}:{lines[first]}: {what} {value!r} is unknown to the model"
+        if unknown == "error":
+            raise DataError(
+                f"{where} ({unseen.size} pairs with unknown ids in all); pass --unknown skip "
+                f"to predict the others"
+            )
+        warnings.warn(
+            f"skipped {unseen.size} of {len(raw_users)} pairs with ids unknown to the model "
+            f"(first: {where})",
+            _data_warning(),
+            stacklevel=1,
         )
+        keep = np.setdiff1d(np.arange(len(raw_users)), unseen)
+        raw_users = [raw_users[k] for k in keep]
+        raw_items = [raw_items[k] for k in keep]
+        u, i = u[keep], i[keep]
     values = model.predict(u, i)
     with open(out, "w", encoding="utf-8") as fh:
         for user, item, value in zip(raw_users, raw_items, values, strict=True):
@@ -619,26 +642,36 @@ def _read_id_lines(path: Path) -> list[str]:
     return ids
 
 
-def _read_pairs(path: Path) -> tuple[list[str], list[str]]:
+def _read_pairs(path: Path) -> tuple[list[str], list[str], list[int]]:
+    """(users, items, line numbers) of a user<TAB>item[<TAB>…] file; a header line (such as
+    the quoted one of `recforge split`'s files) and blank lines are skipped."""
     from recforge.data.text_lines import read_text_lines
 
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     users: list[str] = []
     items: list[str] = []
+    lines: list[int] = []
     for n, line in enumerate(read_text_lines(path), start=1):
         if not line.strip():
             continue
-        fields = line.split("\t")
+        fields = [_unquoted(field) for field in line.split("\t")]
         if len(fields) < 2:
             raise DataError(f"{path}:{n}: expected user<TAB>item, got {line!r}")
-        if n == 1 and fields[0].strip().lower() in ("user", "userid", "user_id"):
+        if not users and fields[0].lower() in ("user", "userid", "user_id", "user id"):
             continue  # header
-        users.append(fields[0].strip())
-        items.append(fields[1].strip())
+        users.append(fields[0])
+        items.append(fields[1])
+        lines.append(n)
     if not users:
         raise DataError(f"{path}: no user<TAB>item pairs in the file")
-    return users, items
+    return users, items, lines
+
+
+def _unquoted(field: str) -> str:
+    """A field without surrounding spaces and one pair of double quotes."""
+    text = field.strip()
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
 
 
 # --------------------------------------------------------------------------- evaluate

@@ -390,7 +390,14 @@ def test_feature_models_need_a_movielens_feature_source(
         capsys, "train", "--data", str(ratings_file), "--model", "content",
         "--out", str(tmp_path / "m"),
     )  # fmt: skip
-    assert_one_line_error(code, err, "learns from item features", "--item-features")
+    assert_one_line_error(code, err, "--item-features", "model 'content' needs item features")
+    # a wrong path is never ignored, even for a model that only keeps titles from it
+    code, _, err = run(
+        capsys, "train", "--data", str(ratings_file), "--model", "popularity",
+        "--item-features", str(tmp_path / "nowhere"), "--out", str(tmp_path / "p"),
+    )  # fmt: skip
+    assert_one_line_error(code, err, "nowhere' is not a MovieLens dataset name or folder")
+    assert not (tmp_path / "p" / "model").exists()
 
 
 @pytest.mark.ml100k
@@ -569,3 +576,36 @@ def test_ids_and_recommendation_files_must_be_utf8(
         )
         assert_one_line_error(code, err, "--batch-size")
         assert not (tmp_path / "r.tsv").exists()
+
+
+def test_predict_reads_split_files_and_skips_unknown_pairs_on_request(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    """A split file's quoted header was once read as a user id, and one unknown id stopped the
+    whole file."""
+    model = tmp_path / "run"
+    assert (
+        run(capsys, "train", "--data", str(ratings_file), "--model", "bias", "--out", str(model))[0]
+        == 0
+    )
+    pairs = tmp_path / "test.tsv"
+    pairs.write_text(
+        '"user"\t"item"\t"rating"\n\nu0\tm0\t4\nu0\tghost\t3\nnobody\tm2\t1\nu1\tm1\t2\n'
+    )
+    preds = tmp_path / "preds.tsv"
+    argv = ["predict", str(model), "--pairs", str(pairs), "--out", str(preds)]
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(
+        code, err, f"{pairs}:4: item 'ghost' is unknown", "2 pairs", "--unknown skip"
+    )
+    assert not preds.exists()
+    code, _, err = run(capsys, *argv, "--unknown", "skip")
+    assert code == 0, err
+    assert "skipped 2 of 4 pairs" in err
+    assert f"{pairs}:4" in err
+    assert [line.split("\t")[:2] for line in preds.read_text().splitlines()] == [
+        ["u0", "m0"],
+        ["u1", "m1"],
+    ]
+    code, _, err = run(capsys, *argv, "--unknown", "ignore")
+    assert_one_line_error(code, err, "--unknown must be 'error' or 'skip'")
