@@ -26,4 +26,4 @@ def use_user_cache() -> None:
     os.environ["NUMBA_CACHE_DIR"] = path
     config = sys.modules.get("numba.core.config")
     if config is not None and not getattr(config, "CACHE_DIR", ""):
-        config.CACHE_DIR = path
+        setattr(config, "CACHE_DIR", path)  # noqa: B010 (numba's config module is untyped)
