@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import recforge
+from recforge import atomic_dir
 from recforge.artifact import (
     ARRAYS_FILE,
     MANIFEST_FILE,
@@ -126,7 +127,14 @@ def test_saving_replaces_an_artifact_and_leaves_no_temporary_files(
     other = get("popularity").fit(tiny_explicit)
     other.save(path)
     assert read_manifest(path)["model"] == "popularity"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".m.versions", "m"]
+    for _ in range(3):
+        other.save(path)
+    kept = sorted(p.name for p in (tmp_path / ".m.versions").iterdir())
+    assert len(kept) == atomic_dir.KEEP_VERSIONS  # no staging left, old versions pruned
+    assert all(name.startswith("v") for name in kept)
+    assert path.is_symlink()
+    assert path.resolve().name == kept[-1]
 
 
 def test_a_failed_save_keeps_the_old_artifact(
@@ -142,7 +150,8 @@ def test_a_failed_save_keeps_the_old_artifact(
     with pytest.raises(OSError, match="disk full"):
         get("popularity").fit(tiny_explicit).save(path)
     assert (path / MANIFEST_FILE).read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".m.versions", "m"]
+    assert [p.name for p in (tmp_path / ".m.versions").iterdir()] == [path.resolve().name]
     assert load(path).name == "bias"
 
 

@@ -12,8 +12,10 @@ Layout of DIR:
                     items), state.<name> (each learned array; deep models' tensors too).
                     Read with allow_pickle=False, so loading runs no code from the file.
 
-Saving writes a temporary directory beside DIR and renames it into place, so a reader sees the
-old artifact or the new one, never half of one. Artifacts of format 1 (a single .npz file) still
+DIR is a link to the version directory of its latest save (`recforge.atomic_dir`): a save
+writes a new version beside the old ones and swaps the link in one rename, and a load reads
+every file from the version it resolved, so a reader sees the old artifact or the new one,
+never half of one and never none. Artifacts of format 1 (a single .npz file) still
 load.
 """
 
@@ -22,16 +24,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
+from recforge import atomic_dir
 from recforge.data.features import FEATURE_KINDS, Feature, FeatureTable
 from recforge.data.idmap import IdMap
 from recforge.data.interactions import Interactions
@@ -53,6 +55,8 @@ FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 ARRAYS_FILE = "arrays.npz"
 LEGACY_FILE = "model.npz"  # format 1: one .npz with a __meta__ entry
+_READ_ATTEMPTS = 3  # reads of a version that a concurrent save may replace
+_T = TypeVar("_T")
 
 
 def save_model(
@@ -83,7 +87,7 @@ def save_model(
     manifest = _manifest(model, scalars, arrays, metrics)
     manifest["item_features"] = feature_kinds
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    staging = atomic_dir.staging_dir(target)
     try:
         staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an artifact is not
         arrays_path = staging / ARRAYS_FILE
@@ -96,16 +100,36 @@ def save_model(
             json.dump(manifest, fh, indent=1, sort_keys=True)
             fh.flush()
             os.fsync(fh.fileno())
-        _swap_in(staging, target)
+        atomic_dir.publish(staging, target)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        atomic_dir.discard(staging)
         raise
     return target
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """The manifest of the artifact directory `path`, its hash checked."""
-    directory = Path(path)
+    return _from_one_version(path, _read_manifest)
+
+
+def _from_one_version(path: str | Path, read: Callable[[Path], _T]) -> _T:
+    """read(version) of the version the artifact directory `path` names now (see
+    `atomic_dir`), so that every file comes from one save; read again when a save replaced the
+    version while it was read. Errors name `path`, not the version directory."""
+    for attempt in range(_READ_ATTEMPTS):
+        version = atomic_dir.resolve(path)
+        try:
+            return read(version)
+        except DataError as exc:
+            if attempt + 1 < _READ_ATTEMPTS and atomic_dir.resolve(path) != version:
+                continue
+            if version == Path(path):
+                raise
+            raise DataError(str(exc).replace(str(version), str(path))) from None
+    raise AssertionError("unreachable")
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
     manifest = _read_json(directory / MANIFEST_FILE)
     _check_format(directory, manifest)
     expected = manifest.get("content_sha256")
@@ -138,9 +162,12 @@ def load(path: str | Path) -> Any:
 def load_with_manifest(directory: str | Path) -> tuple[Any, dict[str, Any]]:
     """The model of the artifact directory `directory` and its manifest (read and checked
     once)."""
-    manifest = read_manifest(directory)
-    contents = _read_arrays(Path(directory) / ARRAYS_FILE, manifest)
-    return _build(manifest, contents), manifest
+
+    def read(version: Path) -> tuple[Any, dict[str, Any]]:
+        manifest = _read_manifest(version)
+        return _build(manifest, _read_arrays(version / ARRAYS_FILE, manifest)), manifest
+
+    return _from_one_version(directory, read)
 
 
 def load_for_serving(
@@ -150,8 +177,13 @@ def load_for_serving(
     the model, its manifest, the item features saved with it (None when none were) and the
     training values float32 CSR [n_users, n_items] on the seen items' pattern (None when not
     saved)."""
-    directory = Path(directory)
-    manifest = read_manifest(directory)
+    return _from_one_version(directory, _serving_parts)
+
+
+def _serving_parts(
+    directory: Path,
+) -> tuple[Any, dict[str, Any], FeatureTable | None, sp.csr_array | None]:
+    manifest = _read_manifest(directory)
     contents = _read_arrays(directory / ARRAYS_FILE, manifest)
     model = _build(manifest, contents)
     items = None
@@ -306,37 +338,10 @@ def _replaceable(target: Path) -> bool:
     return (target / MANIFEST_FILE).is_file() or not any(target.iterdir())
 
 
-def _swap_in(staging: Path, target: Path) -> None:
-    """Rename the finished `staging` directory to `target`, moving an old one aside first."""
-    _fsync_dir(staging)
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".old-{target.name}-", dir=target.parent))
-        old.rmdir()
-        os.replace(target, old)
-    try:
-        os.replace(staging, target)
-    except BaseException:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    _fsync_dir(target.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------- reading

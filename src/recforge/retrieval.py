@@ -24,14 +24,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from recforge import atomic_dir
 from recforge._validation import check_choice, check_int
 from recforge.errors import DataError, ParameterError, UnsupportedOperationError
 
@@ -488,7 +487,7 @@ class ANNIndex:
                 f"{target}: exists and is not a recforge ANN index directory; choose a new path"
             )
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+        staging = atomic_dir.staging_dir(target)
         try:
             index_path = staging / INDEX_FILE
             faiss.write_index(self._index, str(index_path))
@@ -505,11 +504,9 @@ class ANNIndex:
                 "index_sha256": _sha256(index_path),
             }
             (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1))
-            from recforge.artifact import _swap_in
-
-            _swap_in(staging, target)
+            atomic_dir.publish(staging, target)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            atomic_dir.discard(staging)
             raise
         return target
 
@@ -517,7 +514,7 @@ class ANNIndex:
     def load(cls, directory: str | Path) -> ANNIndex:
         """Read an index written by `save` (its file hash checked first)."""
         faiss = _faiss()
-        where = Path(directory)
+        where = atomic_dir.resolve(directory)  # every file from one save (see atomic_dir)
         try:
             manifest = json.loads((where / MANIFEST_FILE).read_text())
         except FileNotFoundError:
