@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,62 @@ def test_a_damaged_artifact_on_reload_keeps_the_served_models(
     assert "damaged" in response.json()["detail"]
     assert client.get("/health").json()["models"] == before
     assert client.get("/users/u1/recommendations?k=2&model=bias").status_code == 200
+
+
+def test_a_failed_reload_names_no_server_path(served: Served, tmp_path: Path) -> None:
+    client, _ = served
+    (tmp_path / "models" / "bias" / "arrays.npz").write_bytes(b"not a zip")
+    detail = client.post("/admin/reload").json()["detail"]
+    assert "models/bias" in detail
+    assert str(tmp_path) not in detail
+    assert str(tmp_path.resolve()) not in detail
+
+
+def test_admin_routes_refuse_another_sites_page(served: Served) -> None:
+    """A cross-origin form POST needs no preflight, so it could reload the models."""
+    client, _ = served
+    hostile = {
+        "origin": "https://evil.example",
+        "content-type": "application/x-www-form-urlencoded",
+    }
+    assert client.post("/admin/reload", headers=hostile).status_code == 403
+    assert client.post("/admin/reload", headers={"sec-fetch-site": "cross-site"}).status_code == 403
+    own = {"origin": "http://testserver", "sec-fetch-site": "same-origin"}
+    assert client.post("/admin/reload", headers=own).status_code == 200
+    assert client.post("/admin/reload").status_code == 200  # curl and scripts send no Origin
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"items": ["i1"], "k": True}, "k"),
+        ({"items": ["i1"], "k": 0}, "k"),
+        ({"items": ["i1"], "ratings": [float("nan")]}, "ratings.0"),
+        ({"items": ["i1"], "ratings": [float("inf")]}, "ratings.0"),
+        ({"items": ["i1"], "min_rating": float("nan")}, "min_rating"),
+    ],
+)
+def test_for_history_refuses_booleans_and_non_finite_numbers(
+    served: Served, body: dict[str, Any], field: str
+) -> None:
+    client, _ = served
+    response = client.post(
+        "/recommendations/for-history",
+        content=json.dumps(body),  # NaN and Infinity as Python's json writes them
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith(f"{field}:")
+
+
+def test_unknown_and_known_users_have_ids_of_one_type(tmp_path: Path) -> None:
+    data = Interactions.from_arrays([1, 1, 2, 3], [10, 11, 10, 12])
+    get("popularity").fit(data).save(tmp_path / "m" / "pop")
+    client = TestClient(create_app(ModelStore(tmp_path / "m")))
+    known = client.get("/users/1/recommendations?k=1").json()["user"]
+    unknown = client.get("/users/99/recommendations?k=1").json()["user"]
+    assert (known, unknown) == (1, 99)
+    assert client.get("/users/u9/recommendations?k=1").json()["user"] == "u9"
 
 
 def test_metrics_count_requests_by_route_and_status(served: Served) -> None:
@@ -518,8 +575,8 @@ def test_for_history_with_ratings_leaves_disliked_items_out_of_the_taste(shown: 
     none_liked = client.post(
         "/recommendations/for-history", json={"items": ["i1"], "ratings": [1], "k": 2}
     )
-    assert none_liked.status_code == 404
-    assert "none of the liked items" in none_liked.json()["detail"]
+    assert none_liked.status_code == 422  # the items are known: they are only disliked
+    assert "every known item was rated below min_rating" in none_liked.json()["detail"]
 
 
 def test_an_unknown_body_field_is_an_error_not_ignored(served: Served) -> None:

@@ -32,6 +32,8 @@ MAX_BATCH = 1000  # users or pairs in one request
 _log = logging.getLogger("uvicorn.error")  # shown beside uvicorn's own messages
 
 RawId = str | int
+ListLength = Annotated[int, Field(strict=True, ge=1, description="list length")]  # not `true`
+Rating = Annotated[float, Field(allow_inf_nan=False)]  # NaN and Infinity refused
 
 
 class Body(BaseModel):
@@ -111,7 +113,7 @@ class UserRecommendations(BaseModel):
 
 class BatchRequest(Body):
     users: list[RawId]
-    k: int = 10
+    k: ListLength = 10
     exclude_seen: bool = True
     genres: str | None = Field(None, description="comma-separated genres to keep")
     model: str | None = None
@@ -119,17 +121,17 @@ class BatchRequest(Body):
 
 class HistoryRequest(Body):
     items: list[RawId]
-    ratings: list[float] | None = Field(
+    ratings: list[Rating] | None = Field(
         None,
         description="the visitor's rating of each item, in order; items rated below "
         "min_rating are not used as taste but are never recommended",
     )
-    min_rating: float | None = Field(
+    min_rating: Rating | None = Field(
         None,
         description="the lowest rating that counts as liked (default: the mean training "
         "rating when the model was saved with ratings, else every rating counts)",
     )
-    k: int = 10
+    k: ListLength = 10
     model: str | None = None
 
 
@@ -197,7 +199,20 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
     @app.exception_handler(RecforgeError)
     async def user_mistake(request: Request, exc: RecforgeError) -> JSONResponse:
         status = 409 if isinstance(exc, UnsupportedOperationError) else 422
-        return JSONResponse(status_code=status, content={"detail": str(exc)})
+        # the served directory by its name: a client has no business with server paths
+        detail = str(exc).replace(str(store.root.resolve()), store.root.name)
+        detail = detail.replace(str(store.root), store.root.name)
+        return JSONResponse(status_code=status, content={"detail": detail})
+
+    def same_origin_only(request: Request) -> None:
+        """Refuse what a browser sends on behalf of another site (a cross-origin form POST
+        needs no preflight): an Origin other than this host, or Sec-Fetch-Site cross-site."""
+        origin = request.headers.get("origin")
+        host = request.headers.get("host", "")
+        if origin is not None and origin.split("://", 1)[-1] != host:
+            raise HTTPException(403, "admin routes refuse requests from another site's page")
+        if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+            raise HTTPException(403, "admin routes refuse requests from another site's page")
 
     def served(name: str | None) -> ServedModel:
         found = store.get(name)
@@ -240,7 +255,7 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
         if user is None:
             ranked = m.popular if among is None else m.popular[np.isin(m.popular, among)]
             return UserRecommendations(
-                user=raw,
+                user=m.unknown_user(raw),
                 model=m.name,
                 version=m.version,
                 fallback="popularity",
@@ -278,10 +293,11 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
         return metrics.render()
 
     @app.post("/admin/reload")
-    def reload() -> dict[str, Any]:
+    def reload(request: Request) -> dict[str, Any]:
         """Load the served directory again and swap the new models in; requests in flight
         finish on the models they started with. A model that fails to load leaves the served
-        set unchanged (422 naming the problem)."""
+        set unchanged (422 naming the problem). Requests from another site's page: 403."""
+        same_origin_only(request)
         versions = store.reload()
         metrics.set_models(versions)
         return {"status": "reloaded", "models": versions}
@@ -393,8 +409,8 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
         raw_item = m.raw_items(np.array([item]))[0]
         if user is None:
             return Explanation(
-                user=user_id, item=raw_item, model=m.name, version=m.version, score=None,
-                how="popularity",
+                user=m.unknown_user(user_id), item=raw_item, model=m.name, version=m.version,
+                score=None, how="popularity",
                 because=[],
             )  # fmt: skip
         indices, values = m.history(user)
@@ -460,10 +476,14 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
                 disliked_raw.append(raw)
             else:
                 history.append(index)
-        if not history:
-            what = "liked " if disliked else ""
+        if not history and disliked:
             raise HTTPException(
-                404, f"none of the {what}items {body.items[:5]} is known to model {m.name!r}"
+                422, f"every known item was rated below min_rating {liked_from:g}, so none "
+                f"says what the visitor likes; add liked items or lower min_rating",
+            )  # fmt: skip
+        if not history:
+            raise HTTPException(
+                404, f"none of the items {body.items[:5]} is known to model {m.name!r}"
             )
         if m.model.supports_history:
             extra = len(set(disliked))

@@ -171,6 +171,16 @@ class ServedModel:
         """The raw user id (JSON-ready) of a user index."""
         return _plain(self.model.user_ids_.to_raw([index])[0])
 
+    def unknown_user(self, raw: str | int) -> str | int:
+        """A user id the model does not know, typed as the model's ids are (an int where they
+        are ints and it reads as one), so that known and unknown users look alike."""
+        if not self.model.user_ids_.is_string:
+            try:
+                return int(str(raw))
+            except ValueError:
+                return raw
+        return str(raw)
+
     def raw_items(self, indices: np.ndarray) -> list[str | int]:
         """Raw item ids (JSON-ready) of item indices."""
         return [_plain(x) for x in self.model.item_ids_.to_raw(indices)]
