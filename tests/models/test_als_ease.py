@@ -117,3 +117,25 @@ def test_alternating_rating_models_beat_the_biases(ml100k: Interactions, name: s
     params = {"biased": True} if name == "pmf" else {}
     ours = rmse(ratings, get(name, seed=0, **params).fit(split.train).predict(users, items))
     assert ours < bias_only + (0.0 if name == "als" else 0.01)
+
+
+def test_ials_runs_blas_single_threaded_inside_its_parallel_kernel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each parallel row of the kernel calls BLAS; a BLAS pool per call oversubscribes."""
+    from threadpoolctl import threadpool_info
+
+    from recforge.data import synthetic_interactions
+    from recforge.models import als_kernels
+
+    seen: list[int] = []
+    real = als_kernels.implicit_cg_half_step
+
+    def spying(*args):  # type: ignore[no-untyped-def]
+        seen.extend(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+        return real(*args)
+
+    monkeypatch.setattr(als_kernels, "implicit_cg_half_step", spying)
+    get("ials", iterations=1, seed=0).fit(synthetic_interactions(20, 15, 120, seed=0))
+    assert seen
+    assert set(seen) == {1}
