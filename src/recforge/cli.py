@@ -489,8 +489,8 @@ def recommend(
             )
         model = load(model_dir)
         read = _read(str(sessions), fmt, columns, sep, header, "last", on_bad_lines)
-        written = _recommend_sessions(model, read, sessions, out, k)
-        typer.echo(f"wrote top-{k} lists for {written:,} {read.rows}s to {out}")
+        written, longest = _recommend_sessions(model, read, sessions, out, k)
+        typer.echo(f"wrote {_lists_written(k, longest)} for {written:,} {read.rows}s to {out}")
         return
     model = load(model_dir)
     if users == "all":
@@ -505,21 +505,32 @@ def recommend(
                 f"({unknown.size} unknown users in all); remove them or retrain with their data"
             )
     raw_users = model.user_ids_.to_raw(user_idx)
-    written = 0
+    written = longest = 0
     with open(out, "w", encoding="utf-8") as fh:
         for start in range(0, user_idx.size, batch_size):
             batch = user_idx[start : start + batch_size]
-            ids, _ = model.recommend(batch, k=k, exclude_seen=not include_seen)
+            # lists hold at most the catalogue: a larger k would only pad (and allocate) -1s
+            ids, _ = model.recommend(batch, k=min(k, model.n_items_), exclude_seen=not include_seen)
             for row, user in zip(ids, raw_users[start : start + batch_size], strict=True):
                 items = model.item_ids_.to_raw(row[row >= 0])
                 fh.write(f"{user}\t{','.join(str(i) for i in items)}\n")
                 written += 1
-    typer.echo(f"wrote top-{k} lists for {written:,} users to {out}")
+                longest = max(longest, len(items))
+    typer.echo(f"wrote {_lists_written(k, longest)} for {written:,} users to {out}")
 
 
-def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) -> int:
+def _lists_written(k: int, longest: int) -> str:
+    """What a recommend run wrote: 'top-10 lists', or, where fewer items than k were left,
+    the longest list written."""
+    if longest >= k:
+        return f"top-{k} lists"
+    return f"lists of at most {longest:,} items (every unseen item; -k {k:,} asked for more)"
+
+
+def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) -> tuple[int, int]:
     """Write row<TAB>item1,… for every row (session) of `data` from
-    model.recommend_for_histories(its items the model knows, oldest first); returns the count.
+    model.recommend_for_histories(its items the model knows, oldest first); returns the count
+    of lists and the length of the longest.
     Unknown items are left out of the histories, and rows with no known item out of the file,
     each counted in a warning."""
     from recforge.errors import UnsupportedOperationError
@@ -540,11 +551,14 @@ def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) 
             sequences.append(history)
         else:
             skipped.append(str(raw))
-    ids = model.recommend_for_histories(sequences, k=k)[0] if sequences else None
+    width = min(k, model.n_items_)  # lists hold at most the catalogue
+    ids = model.recommend_for_histories(sequences, k=width)[0] if sequences else None
+    longest = 0
     with open(out, "w", encoding="utf-8") as fh:
         for raw, row in zip(served, ids if ids is not None else [], strict=True):
             top = model.item_ids_.to_raw(row[row >= 0])
             fh.write(f"{raw}\t{','.join(str(i) for i in top)}\n")
+            longest = max(longest, len(top))
     if unknown:
         warnings.warn(
             f"{source}: {unknown:,} of {data.nnz:,} interactions are with items the "
@@ -559,7 +573,7 @@ def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) 
             _data_warning(),
             stacklevel=1,
         )
-    return len(served)
+    return len(served), longest
 
 
 @app.command(epilog="Example: recforge predict runs/bias --pairs pairs.tsv --out predictions.tsv")

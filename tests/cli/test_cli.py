@@ -609,3 +609,19 @@ def test_predict_reads_split_files_and_skips_unknown_pairs_on_request(
     ]
     code, _, err = run(capsys, *argv, "--unknown", "ignore")
     assert_one_line_error(code, err, "--unknown must be 'error' or 'skip'")
+
+
+def test_recommend_says_what_it_wrote_when_k_exceeds_the_catalogue(
+    capsys: pytest.CaptureFixture[str], ratings_file: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "run"
+    argv = ["train", "--data", str(ratings_file), "--model", "popularity", "--out", str(model)]
+    assert run(capsys, *argv)[0] == 0
+    recs = tmp_path / "recs.tsv"
+    code, out, err = run(capsys, "recommend", str(model), "-k", "1000000000", "--out", str(recs))
+    assert code == 0, err
+    longest = max(len(line.split("\t")[1].split(",")) for line in recs.read_text().splitlines())
+    assert longest < 12  # every user has seen items, left out of the 12
+    assert f"wrote lists of at most {longest} items (every unseen item" in out
+    code, out, _ = run(capsys, "recommend", str(model), "-k", "2", "--out", str(recs))
+    assert "wrote top-2 lists for 30 users" in out
