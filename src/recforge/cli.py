@@ -1006,14 +1006,24 @@ def serve(
             min=0,
         ),
     ] = 2.0,
+    default_model: Annotated[
+        str | None,
+        typer.Option(
+            help="The model that answers requests naming none (default: the first by name)."
+        ),
+    ] = None,
 ) -> None:
     """Serve recommendations over HTTP (FastAPI on uvicorn); the API is described at /docs."""
     from recforge.serving.server import serve as run_server
     from recforge.serving.store import ModelStore
 
-    store = ModelStore(model_dir)  # a missing or damaged model fails here, in one line
+    # a missing or damaged model, or an unknown --default-model, fails here in one line
+    store = ModelStore(model_dir, default=default_model)
+    how = "" if store.default_chosen or len(store.names) == 1 else ", the first by name; "
+    how += "--default-model to choose" if how else ""
     typer.echo(
-        f"serving {', '.join(store.names)} on http://{host}:{port} (API at /docs); Ctrl-C stops"
+        f"serving {', '.join(store.names)} on http://{host}:{port} (API at /docs; default "
+        f"model {store.default}{how}); Ctrl-C stops"
     )
     run_server(store, host=host, port=port, workers=workers, watch=watch)
 

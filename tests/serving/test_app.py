@@ -586,3 +586,26 @@ def test_an_unknown_body_field_is_an_error_not_ignored(served: Served) -> None:
     )
     assert response.status_code == 422
     assert response.json()["detail"].startswith("feature: this route takes no such field")
+
+
+def test_the_default_model_can_be_chosen(served: Served, tmp_path: Path) -> None:
+    """Requests naming no model went to the first by name, whatever the user meant."""
+    root = tmp_path / "models"
+    chosen = TestClient(create_app(ModelStore(root, default="itemknn")))
+    assert chosen.get("/users/u1/recommendations?k=2").json()["model"] == "itemknn"
+    first = TestClient(create_app(ModelStore(root)))
+    assert first.get("/users/u1/recommendations?k=2").json()["model"] == "bias"
+    with pytest.raises(DataError, match=r"no model named 'svd' under models; its models: bias"):
+        ModelStore(root, default="svd")
+
+
+def test_serve_refuses_an_unknown_default_model_in_one_line(
+    served: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recforge.cli import main
+
+    code = main(["serve", str(tmp_path / "models"), "--default-model", "svd"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "no model named 'svd'" in err

@@ -21,11 +21,12 @@ __all__ = ["app_from_env", "serve"]
 
 ENV_DIR = "RECFORGE_SERVE_DIR"
 ENV_WATCH = "RECFORGE_SERVE_WATCH"
+ENV_DEFAULT = "RECFORGE_SERVE_DEFAULT"
 
 
 def app_from_env() -> FastAPI:
     """The app over the models in $RECFORGE_SERVE_DIR (uvicorn's factory for workers)."""
-    store = ModelStore(Path(os.environ[ENV_DIR]))
+    store = ModelStore(Path(os.environ[ENV_DIR]), default=os.environ.get(ENV_DEFAULT) or None)
     return create_app(store, watch=float(os.environ.get(ENV_WATCH, "0")))
 
 
@@ -49,6 +50,7 @@ def serve(
         return
     os.environ[ENV_DIR] = str(store.root.resolve())
     os.environ[ENV_WATCH] = str(watch)
+    os.environ[ENV_DEFAULT] = store.default if store.default_chosen else ""
     shared = None
     if not os.environ.get(MULTIPROCESS_ENV):  # the workers add up their metrics here
         shared = tempfile.mkdtemp(prefix="recforge-metrics-")

@@ -255,13 +255,20 @@ class ModelStore:
     again and swaps the whole set in at once; `changed()` says whether the files on disk differ
     from the set served (a model saved again, added or removed)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, default: str | None = None) -> None:
+        """default: the model answering requests that name none (None: the first by name)."""
         self.root = Path(root)
+        self._default = default
         self._lock = threading.Lock()
         self._models, self._stamp = self._read()
 
     def _read(self) -> tuple[dict[str, ServedModel], Stamp]:
         dirs = artifact_dirs(self.root)
+        if self._default is not None and self._default not in dirs:
+            raise DataError(
+                f"no model named {self._default!r} under {self.root.name}; its models: "
+                f"{', '.join(dirs)} (choose the default among them)"
+            )
         stamp = _stamp(dirs)
         return {name: ServedModel.from_dir(name, p) for name, p in dirs.items()}, stamp
 
@@ -284,10 +291,17 @@ class ModelStore:
 
     @property
     def default(self) -> str:
-        return next(iter(self._models))
+        """The model answering requests that name none: the one given, else the first by
+        name."""
+        return self._default if self._default is not None else next(iter(self._models))
+
+    @property
+    def default_chosen(self) -> bool:
+        """Whether the default was given rather than taken as the first by name."""
+        return self._default is not None
 
     def get(self, name: str | None) -> ServedModel | None:
-        """The model served as `name` (None: the first one), or None if there is no such."""
+        """The model served as `name` (None: the default), or None if there is no such."""
         models = self._models
         return models.get(self.default if name is None else name)
 
