@@ -150,14 +150,22 @@ def test_auc_matches_brute_force() -> None:
     assert result["auc"] == pytest.approx(np.mean(aucs))
 
 
-def test_sampled_mode_is_labelled_and_deterministic() -> None:
-    rng = np.random.default_rng(0)
-    scores = rng.standard_normal((20, 300))
-    pairs = [(u, i) for u in range(20) for i in rng.choice(300, 12, replace=False)]
-    data = build(pairs, 20, 300)
+def random_scored_split(
+    seed: int, n_users: int, n_items: int, per_user: int, every: int
+) -> tuple[np.ndarray, Interactions, Interactions]:
+    """Random scores [n_users, n_items], and test / train: every `every`-th of per_user random
+    interactions per user is a test one."""
+    rng = np.random.default_rng(seed)
+    scores = rng.standard_normal((n_users, n_items))
+    pairs = [(u, i) for u in range(n_users) for i in rng.choice(n_items, per_user, replace=False)]
+    data = build(pairs, n_users, n_items)
     mask = np.zeros(data.nnz, dtype=bool)
-    mask[::4] = True
-    test, train = data.subset(mask), data.subset(~mask)
+    mask[::every] = True
+    return scores, data.subset(mask), data.subset(~mask)
+
+
+def test_sampled_mode_is_labelled_and_deterministic() -> None:
+    scores, test, train = random_scored_split(0, 20, 300, 12, 4)
     model = FixedScores(scores)
     a = evaluate(model, test, train=train, sampled_negatives=50, seed=1, k=[10])
     b = evaluate(model, test, train=train, sampled_negatives=50, seed=1, k=[10])
@@ -183,13 +191,7 @@ def test_sampled_mode_perfect_model_scores_one() -> None:
 def test_sampled_batches_are_bounded_without_changing_the_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rng = np.random.default_rng(3)
-    scores = rng.standard_normal((30, 400))
-    pairs = [(u, i) for u in range(30) for i in rng.choice(400, 15, replace=False)]
-    data = build(pairs, 30, 400)
-    mask = np.zeros(data.nnz, dtype=bool)
-    mask[::3] = True
-    test, train = data.subset(mask), data.subset(~mask)
+    scores, test, train = random_scored_split(3, 30, 400, 15, 3)
     whole = evaluate(FixedScores(scores), test, train=train, sampled_negatives=100, seed=4)
     monkeypatch.setattr(evaluator_module, "SAMPLED_CELLS", 1)  # one user per batch
     alone = evaluate(FixedScores(scores), test, train=train, sampled_negatives=100, seed=4)
