@@ -625,3 +625,28 @@ def test_recommend_says_what_it_wrote_when_k_exceeds_the_catalogue(
     assert f"wrote lists of at most {longest} items (every unseen item" in out
     code, out, _ = run(capsys, "recommend", str(model), "-k", "2", "--out", str(recs))
     assert "wrote top-2 lists for 30 users" in out
+
+
+def test_a_full_disk_during_save_is_one_line_and_keeps_the_old_model(
+    capsys: pytest.CaptureFixture[str],
+    ratings_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import errno
+
+    from recforge import load
+
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(ratings_file), "--out", str(out), "--model"]
+    assert run(capsys, *argv, "bias")[0] == 0
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "model"))
+
+    monkeypatch.setattr(np, "savez", full)
+    code, _, err = run(capsys, *argv, "popularity")
+    assert_one_line_error(code, err, "No space left on device")
+    assert load(out).name == "bias"
+    versions = out / ".model.versions"
+    assert not [p for p in versions.iterdir() if p.name.startswith(".tmp")]
