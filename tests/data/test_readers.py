@@ -332,3 +332,31 @@ def test_interactions_from_file_reads_like_read_interactions(tmp_path: Path) -> 
     path = write(tmp_path, "r.tsv", "u1\ti1\t4\nu2\ti1\t2\n")
     data = Interactions.from_file(path, columns="user,item,rating")
     assert triples(data) == {("u1", "i1", 4.0), ("u2", "i1", 2.0)}
+
+
+@pytest.mark.parametrize("codec", ["gzip", "bz2", "zstd"])
+def test_compressed_files_are_read_by_their_bytes_whatever_their_name(
+    tmp_path: Path, codec: str
+) -> None:
+    """A gzip file named .csv once got 'not valid utf-8; pass encoding=', the wrong advice."""
+    text = "user,item,rating\nu1,i1,5\nu1,i2,3\nu2,i1,4\n"
+    plain = tmp_path / "plain.csv"
+    plain.write_text(text)
+    packed = tmp_path / "ratings.csv"  # no compression suffix
+    with pa.CompressedOutputStream(str(packed), codec) as sink:
+        sink.write(text.encode())
+    got, expected = read_interactions(packed), read_interactions(plain)
+    assert (got.n_users, got.n_items, got.nnz) == (2, 2, 3)
+    np.testing.assert_array_equal(got.matrix.toarray(), expected.matrix.toarray())
+
+
+def test_errors_in_a_compressed_file_name_it_and_the_decompressed_line(tmp_path: Path) -> None:
+    packed = tmp_path / "ratings.csv.gz"
+    with pa.CompressedOutputStream(str(packed), "gzip") as sink:
+        sink.write(b"user,item,rating\nu1,i1,5\nu1,i2,oops\n")
+    with pytest.raises(DataError, match=rf"^{packed} \(decompressed\):3: column 'rating' = 'oops'"):
+        read_interactions(packed)
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(packed.read_bytes()[:20])
+    with pytest.raises(DataError, match="looks gzip-compressed but cannot be decompressed"):
+        read_interactions(cut)

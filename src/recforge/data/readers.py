@@ -108,6 +108,13 @@ def read_interactions(
             f"Got {duplicates!r} instead."
         )
     fmt = _resolve_format(path, format)
+    codec = _compression(path) if fmt != "parquet" else None
+    if codec is not None:
+        return _read_compressed(
+            path, codec, format=format, columns=columns, sep=sep, header=header,
+            duplicates=duplicates, explicit=explicit, encoding=encoding,
+            on_bad_lines=on_bad_lines, user_ids=user_ids, item_ids=item_ids,
+        )  # fmt: skip
     mapping = parse_columns(columns)
     if fmt == "parquet":
         table, mapping = _read_parquet(path, mapping)
@@ -205,6 +212,53 @@ def write_interactions(data: Interactions, path: str | Path, *, sep: str = "\t")
 
 
 # ----------------------------------------------------------------------------- layout
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
+_COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".zst", ".zstd")
+
+
+def _compression(path: Path) -> str | None:
+    """The codec of a compressed file by its first bytes (whatever its name), or None."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    return next((codec for magic, codec in _MAGIC if head.startswith(magic)), None)
+
+
+def _read_compressed(path: Path, codec: str, **options: Any) -> Interactions:
+    """read_interactions of a gzip / bz2 / zstd file: decompressed (streaming, by pyarrow) into
+    a temporary file beside nothing the user owns, read as text, with every message and warning
+    naming `path` and the line numbers of the decompressed text."""
+    import tempfile
+
+    inner = path.name
+    for suffix in _COMPRESSED_SUFFIXES:
+        inner = inner.removesuffix(suffix)
+    with tempfile.TemporaryDirectory(prefix="recforge-decompressed-") as folder:
+        plain = Path(folder) / (inner or "data")
+        try:
+            with (
+                pa.CompressedInputStream(pa.OSFile(str(path)), codec) as source,
+                open(plain, "wb") as sink,
+            ):
+                while chunk := source.read(_BLOCK_BYTES):
+                    sink.write(chunk)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(
+                f"{path}: looks {codec}-compressed but cannot be decompressed ({exc}); "
+                f"check the file is complete"
+            ) from None
+        shown = f"{path} (decompressed)"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = read_interactions(plain, **options)
+            except DataError as exc:
+                raise type(exc)(str(exc).replace(str(plain), shown)) from None
+        for warning in caught:
+            text = str(warning.message).replace(str(plain), shown)
+            warnings.warn(type(warning.message)(text), stacklevel=3)
+        return result
+
+
 def _resolve_format(path: Path, fmt: str | None) -> str:
     if fmt is not None:
         fmt = fmt.lower()
@@ -240,7 +294,8 @@ def _sniff(
         if exc.start < len(head) - 4:  # not merely a character cut at the block boundary
             line = head[: exc.start].count(b"\n") + 1
             raise DataError(
-                f"{path}:{line}: not valid {encoding}; pass encoding= (e.g. 'latin-1')"
+                f"{path}:{line}: not valid {encoding}; pass encoding= (--encoding on the "
+                f"command line), e.g. 'latin-1'"
             ) from None
         text = head[: exc.start].decode(encoding)
     lines = [ln.rstrip("\r") for ln in text.split("\n")]
