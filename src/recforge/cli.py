@@ -59,6 +59,9 @@ DuplicatesOpt = Annotated[
         "--duplicates", help="Repeated (user, item) pairs: last, first, sum, mean, error."
     ),
 ]
+EncodingOpt = Annotated[
+    str, typer.Option("--encoding", help="Text encoding of the data files, e.g. latin-1.")
+]
 BadLinesOpt = Annotated[
     str,
     typer.Option("--on-bad-lines", help="Malformed lines: error (stop at the first) or skip."),
@@ -73,6 +76,7 @@ def _read(
     header: bool | None = None,
     duplicates: str = "last",
     on_bad_lines: str = "error",
+    encoding: str = "utf-8",
 ) -> Any:
     """Interactions from a dataset name or a path."""
     from recforge.data import load
@@ -85,6 +89,7 @@ def _read(
         header=header,
         duplicates=duplicates,  # type: ignore[arg-type]  # checked by the reader
         on_bad_lines=on_bad_lines,  # type: ignore[arg-type]
+        encoding=encoding,
     )
 
 
@@ -137,11 +142,12 @@ def data_info(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    encoding: EncodingOpt = "utf-8",
     duplicates: DuplicatesOpt = "last",
     on_bad_lines: BadLinesOpt = "error",
 ) -> None:
     """Users (or sessions), items, interactions, sparsity, the rating histogram, time span."""
-    data = _read(source, fmt, columns, sep, header, duplicates, on_bad_lines)
+    data = _read(source, fmt, columns, sep, header, duplicates, on_bad_lines, encoding)
     stats = data.stats().as_dict()
     if as_json:
         typer.echo(json.dumps({"source": source, **stats}))
@@ -221,6 +227,7 @@ def split(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    encoding: EncodingOpt = "utf-8",
     duplicates: DuplicatesOpt = "last",
     on_bad_lines: BadLinesOpt = "error",
 ) -> None:
@@ -229,7 +236,7 @@ def split(
     from recforge.data import split as make_split
 
     _output_dir(out)
-    data = _read(source, fmt, columns, sep, header, duplicates, on_bad_lines)
+    data = _read(source, fmt, columns, sep, header, duplicates, on_bad_lines, encoding)
     if method == "kfold":
         parts = kfold(data, k=folds, seed=seed)
         reports = []
@@ -289,6 +296,7 @@ def train(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    encoding: EncodingOpt = "utf-8",
     duplicates: DuplicatesOpt = "last",
     on_bad_lines: BadLinesOpt = "error",
     item_features: Annotated[
@@ -335,10 +343,10 @@ def train(
     params = _parse_params(param or [])
     estimator = get(model, **params)  # bad names and parameters fail before any data is read
     _output_dir(out)  # and an unusable --out before any fitting
-    train_data = _read(data, fmt, columns, sep, header, duplicates, on_bad_lines)
+    train_data = _read(data, fmt, columns, sep, header, duplicates, on_bad_lines, encoding)
     valid_data = None
     if valid is not None:
-        raw_valid = _read(valid, fmt, columns, sep, header, duplicates, on_bad_lines)
+        raw_valid = _read(valid, fmt, columns, sep, header, duplicates, on_bad_lines, encoding)
         valid_data, dropped = raw_valid.restrict(train_data.user_ids, train_data.item_ids)
         if dropped:
             warnings.warn(
@@ -471,6 +479,7 @@ def recommend(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    encoding: EncodingOpt = "utf-8",
     on_bad_lines: BadLinesOpt = "error",
 ) -> None:
     """Top-K recommendations for known users, or for the new sessions of a file, best first,
@@ -488,7 +497,7 @@ def recommend(
                 "drop --users and --include-seen, or drop --sessions"
             )
         model = load(model_dir)
-        read = _read(str(sessions), fmt, columns, sep, header, "last", on_bad_lines)
+        read = _read(str(sessions), fmt, columns, sep, header, "last", on_bad_lines, encoding)
         written, longest = _recommend_sessions(model, read, sessions, out, k)
         typer.echo(f"wrote {_lists_written(k, longest)} for {written:,} {read.rows}s to {out}")
         return
@@ -745,6 +754,7 @@ def evaluate(
     columns: ColumnsOpt = None,
     sep: SepOpt = None,
     header: HeaderOpt = None,
+    encoding: EncodingOpt = "utf-8",
 ) -> None:
     """Score a trained model (full ranking by default) or a recommendations file on test data,
     or a model on predicting the next click of sessions."""
@@ -764,7 +774,7 @@ def evaluate(
             model_dir,
             sessions,
             train,
-            lambda path: _read(path, fmt, columns, sep, header),
+            lambda path: _read(path, fmt, columns, sep, header, encoding=encoding),
             k=ks,
             metrics=metric_names,
             targets=targets,
@@ -776,7 +786,8 @@ def evaluate(
     if (model_dir is None) == (recs is None):
         raise ParameterError("evaluate takes either a model directory or --recs FILE, not both")
     if recs is not None:
-        result = _evaluate_recs(recs, test, train, ks, metric_names, fmt, columns, sep, header)
+        result = _evaluate_recs(recs, test, train, ks, metric_names, fmt, columns, sep, header,
+                                encoding)  # fmt: skip
     else:
         assert model_dir is not None
         result = _evaluate_model(
@@ -792,6 +803,7 @@ def evaluate(
             columns,
             sep,
             header,
+            encoding,
         )
     if as_json:
         typer.echo(json.dumps(result.as_dict()))
@@ -812,6 +824,7 @@ def _evaluate_model(
     columns: str | None,
     sep: str | None,
     header: bool | None,
+    encoding: str,
 ) -> Any:
     from recforge import load
     from recforge.evaluation import evaluate as run_evaluation
@@ -819,7 +832,7 @@ def _evaluate_model(
     model = load(model_dir)
 
     def on_model_maps(path: str, role: str) -> Any:
-        raw = _read(path, fmt, columns, sep, header)
+        raw = _read(path, fmt, columns, sep, header, encoding=encoding)
         mapped, dropped = raw.restrict(model.user_ids_, model.item_ids_)
         if role == "test" and raw.rows == "session" and not mapped.nnz:
             raise DataError(
@@ -878,12 +891,15 @@ def _evaluate_recs(
     columns: str | None,
     sep: str | None,
     header: bool | None,
+    encoding: str,
 ) -> Any:
     from recforge.evaluation import evaluate_recommendations, read_recommendations
 
     lists = read_recommendations(recs)
-    test_data = _read(test, fmt, columns, sep, header)
-    train_data = None if train is None else _read(train, fmt, columns, sep, header)
+    test_data = _read(test, fmt, columns, sep, header, encoding=encoding)
+    train_data = (
+        None if train is None else _read(train, fmt, columns, sep, header, encoding=encoding)
+    )
     return evaluate_recommendations(lists, test_data, train=train_data, k=ks, metrics=metric_names)
 
 

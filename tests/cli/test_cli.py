@@ -650,3 +650,24 @@ def test_a_full_disk_during_save_is_one_line_and_keeps_the_old_model(
     assert load(out).name == "bias"
     versions = out / ".model.versions"
     assert not [p for p in versions.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_encoding_and_compressed_files_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The encoding error advised an option the CLI did not have; a gzip file got that error."""
+    import gzip
+
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("user,item,rating\nJosé,i1,5\nAna,i2,4\n".encode("latin-1"))
+    code, _, err = run(capsys, "data", "info", str(latin))
+    assert_one_line_error(code, err, f"{latin}:2: not valid utf-8", "--encoding")
+    code, out, err = run(capsys, "data", "info", str(latin), "--encoding", "latin-1")
+    assert code == 0, err
+    assert "users" in out
+    code, _, err = run(capsys, "data", "info", str(latin), "--encoding", "nope")
+    assert_one_line_error(code, err, "unknown encoding 'nope'")
+    packed = tmp_path / "ratings.csv"  # gzip inside, no .gz suffix
+    packed.write_bytes(gzip.compress(b"user,item,rating\nu1,i1,5\nu2,i2,4\n"))
+    code, out, err = run(capsys, "data", "info", str(packed))
+    assert code == 0, err

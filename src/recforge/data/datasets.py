@@ -26,12 +26,14 @@ def load(
     duplicates: DuplicatePolicy = "last",
     on_bad_lines: BadLines = "error",
     home: str | Path | None = None,
+    encoding: str = "utf-8",
 ) -> Interactions:
     """Interactions from a dataset name ("ml-100k", …), a MovieLens folder or file, or a
     CSV / TSV / Parquet file read through `read_interactions` (columns, sep, header as there).
 
     format: "movielens", "csv", "tsv" or "parquet"; None decides from the source.
     home: where named datasets live (default RECFORGE_DATA, else ~/.cache/recforge).
+    encoding: of a text file (named datasets and MovieLens folders know their own).
     """
     if format is not None and format.lower() not in SOURCE_FORMATS:
         raise ParameterError(
@@ -65,4 +67,5 @@ def load(
         header=header,
         duplicates=duplicates,
         on_bad_lines=on_bad_lines,
+        encoding=encoding,
     )

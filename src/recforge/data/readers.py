@@ -107,6 +107,12 @@ def read_interactions(
             f"The 'duplicates' parameter must be one of {', '.join(DUPLICATE_POLICIES)}. "
             f"Got {duplicates!r} instead."
         )
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ParameterError(
+            f"unknown encoding {encoding!r}; pass a Python codec name such as 'utf-8' or 'latin-1'"
+        ) from None
     fmt = _resolve_format(path, format)
     codec = _compression(path) if fmt != "parquet" else None
     if codec is not None:
