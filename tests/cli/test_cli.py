@@ -671,3 +671,53 @@ def test_encoding_and_compressed_files_from_the_command_line(
     packed.write_bytes(gzip.compress(b"user,item,rating\nu1,i1,5\nu2,i2,4\n"))
     code, out, err = run(capsys, "data", "info", str(packed))
     assert code == 0, err
+
+
+MALFORMED: dict[str, bytes | None] = {  # file name → content (None: a directory)
+    "empty.csv": b"",
+    "header-only.csv": b"user,item,rating\n",
+    "wrong-separator.csv": b"user;item;rating\nu1;i1;5\n",
+    "latin-1.csv": "user,item,rating\nJosé,i1,5\n".encode("latin-1"),
+    "binary.csv": bytes(range(256)) * 4,
+    "nan-rating.csv": b"user,item,rating\nu1,i1,nan\nu2,i2,4\n",
+    "inf-rating.csv": b"user,item,rating\nu1,i1,inf\nu2,i2,4\n",
+    "a-directory": None,
+}
+
+
+@pytest.mark.parametrize("case", [*MALFORMED, "missing.csv"])
+@pytest.mark.parametrize("command", ["info", "split", "train", "evaluate", "sessions"])
+def test_malformed_data_gets_one_line_naming_the_file_from_every_command(
+    capsys: pytest.CaptureFixture[str],
+    ratings_file: Path,
+    tmp_path: Path,
+    case: str,
+    command: str,
+) -> None:
+    bad = tmp_path / case
+    content = MALFORMED.get(case, b"")
+    if case in MALFORMED:
+        if content is None:
+            bad.mkdir()
+        else:
+            bad.write_bytes(content)
+    model = tmp_path / "run"
+    assert run(capsys, "train", "--data", str(ratings_file), "--model", "itemknn", "--out",
+               str(model))[0] == 0  # fmt: skip
+    argv = {
+        "info": ["data", "info", str(bad)],
+        "split": ["split", str(bad), "--out", str(tmp_path / "parts")],
+        "train": [
+            "train",
+            "--data",
+            str(bad),
+            "--model",
+            "popularity",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+        "evaluate": ["evaluate", str(model), "--test", str(bad)],
+        "sessions": ["recommend", str(model), "--sessions", str(bad), "--out", str(tmp_path / "r")],
+    }[command]
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, case)

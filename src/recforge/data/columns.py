@@ -183,7 +183,7 @@ def detect_columns(names: Sequence[str], *, has_header: bool, source: str) -> Co
     if count < 2:
         raise DataError(
             f"{source}: found {count} column; an interactions file needs at least user and item "
-            f"(check the separator, or pass sep=)"
+            f"(check the separator, or pass sep= / --sep)"
         )
     order = ("user", "item", "rating", "timestamp")
     return ColumnMapping({role: n for n, role in enumerate(order[:count])}, positional=True)

@@ -294,6 +294,14 @@ def _sniff(
 ) -> _TextLayout:
     with open(path, "rb") as fh:
         head = fh.read(_HEAD_BYTES)
+    wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))  # NULs are text there
+    if b"\x00" in head and not wide:
+        line = head[: head.index(b"\x00")].count(b"\n") + 1
+        raise DataError(
+            f"{path}:{line}: holds NUL bytes, so it is binary, not a text interactions file; "
+            f"pass the CSV / TSV / Parquet file (a Parquet file needs the .parquet suffix or "
+            f"format='parquet')"
+        )
     try:
         text = head.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -342,7 +350,7 @@ def _guess_separator(path: Path, lines: list[str]) -> str:
             return candidate
     raise DataError(
         f"{path}: cannot tell the field separator from the first lines; pass sep= "
-        f"(e.g. sep=',' or sep='\\t')"
+        f"(--sep on the command line), e.g. sep=',' or sep='\\t'"
     )
 
 
