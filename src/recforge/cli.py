@@ -1028,6 +1028,14 @@ def serve(
             help="The model that answers requests naming none (default: the first by name)."
         ),
     ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="RECFORGE_ADMIN_TOKEN",
+            help="Lets /admin/* answer clients on other hosts that send 'Authorization: "
+            "Bearer <token>' (without one, only this machine may reload).",
+        ),
+    ] = None,
 ) -> None:
     """Serve recommendations over HTTP (FastAPI on uvicorn); the API is described at /docs."""
     from recforge.serving.server import serve as run_server
@@ -1041,7 +1049,7 @@ def serve(
         f"serving {', '.join(store.names)} on http://{host}:{port} (API at /docs; default "
         f"model {store.default}{how}); Ctrl-C stops"
     )
-    run_server(store, host=host, port=port, workers=workers, watch=watch)
+    run_server(store, host=host, port=port, workers=workers, watch=watch, admin_token=admin_token)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -18,6 +18,7 @@ from recforge.serving.app import create_app
 from recforge.serving.store import ModelStore
 
 Served = tuple[TestClient, dict[str, Any]]  # the client, and the models it serves by name
+LOCAL = ("127.0.0.1", 50000)  # a client on this machine (TestClient's own is "testclient")
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def served(tiny_explicit: Interactions, tmp_path: Path) -> Served:
     for name, model in models.items():
         model.save(tmp_path / "models" / name)
     store = ModelStore(tmp_path / "models")
-    return TestClient(create_app(store, max_batch=3)), models
+    return TestClient(create_app(store, max_batch=3), client=LOCAL), models
 
 
 def test_health_lists_the_models_and_their_versions(served: Served) -> None:
@@ -233,6 +234,26 @@ def test_admin_routes_refuse_another_sites_page(served: Served) -> None:
     own = {"origin": "http://testserver", "sec-fetch-site": "same-origin"}
     assert client.post("/admin/reload", headers=own).status_code == 200
     assert client.post("/admin/reload").status_code == 200  # curl and scripts send no Origin
+
+
+def test_admin_routes_answer_this_machine_or_the_token_holder(tmp_path: Path) -> None:
+    data = Interactions.from_arrays(["u1", "u2"], ["i1", "i2"])
+    get("popularity").fit(data).save(tmp_path / "m" / "pop")
+    store = ModelStore(tmp_path / "m")
+    remote = ("203.0.113.9", 40000)
+    open_app = TestClient(create_app(store), client=remote)
+    refused = open_app.post("/admin/reload")
+    assert refused.status_code == 403
+    assert "--admin-token" in refused.json()["detail"]
+    guarded = TestClient(create_app(store, admin_token="s3cret"), client=remote)
+    assert guarded.post("/admin/reload").status_code == 401
+    wrong = {"authorization": "Bearer s3cre"}
+    assert guarded.post("/admin/reload", headers=wrong).status_code == 401
+    right = {"authorization": "Bearer s3cret"}
+    assert guarded.post("/admin/reload", headers=right).status_code == 200
+    local = TestClient(create_app(store, admin_token="s3cret"), client=LOCAL)
+    assert local.post("/admin/reload").status_code == 401  # a token binds this machine too
+    assert guarded.get("/users/u1/recommendations?k=1").status_code == 200  # others stay open
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ training data; an integer-id catalogue accepts them as numbers or strings.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ MAX_BATCH = 1000  # users or pairs in one request
 _log = logging.getLogger("uvicorn.error")  # shown beside uvicorn's own messages
 
 RawId = str | int
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 ListLength = Annotated[int, Field(strict=True, ge=1, description="list length")]  # not `true`
 Rating = Annotated[float, Field(allow_inf_nan=False)]  # NaN and Infinity refused
 
@@ -161,8 +163,17 @@ class Prediction(BaseModel):
     known_item: bool
 
 
-def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 0.0) -> FastAPI:
+def create_app(
+    store: ModelStore,
+    *,
+    max_batch: int = MAX_BATCH,
+    watch: float = 0.0,
+    admin_token: str | None = None,
+) -> FastAPI:
     """The service over `store`; the OpenAPI spec is at /openapi.json, its page at /docs.
+
+    admin_token: /admin/* then needs `Authorization: Bearer <token>` (401 otherwise); without
+    one, /admin/* answers loopback clients only (403 for others).
 
     watch: every `watch` seconds (0: never) look for artifacts saved again under the store's
     directory and swap them in, as POST /admin/reload does; with several worker processes this
@@ -203,6 +214,25 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
         detail = str(exc).replace(str(store.root.resolve()), store.root.name)
         detail = detail.replace(str(store.root), store.root.name)
         return JSONResponse(status_code=status, content={"detail": detail})
+
+    def admin_allowed(request: Request) -> None:
+        """The admin gate: the token when one is set, else a loopback client; and never a
+        page of another site."""
+        if admin_token:
+            given = request.headers.get("authorization", "")
+            expected = f"Bearer {admin_token}"
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                raise HTTPException(
+                    401, "admin routes need the header 'Authorization: Bearer <admin token>'"
+                )
+        else:
+            client = request.client.host if request.client else ""
+            if client not in LOOPBACK:
+                raise HTTPException(
+                    403, "admin routes answer this machine only; start the service with "
+                    "--admin-token to use them from elsewhere",
+                )  # fmt: skip
+        same_origin_only(request)
 
     def same_origin_only(request: Request) -> None:
         """Refuse what a browser sends on behalf of another site (a cross-origin form POST
@@ -296,8 +326,9 @@ def create_app(store: ModelStore, *, max_batch: int = MAX_BATCH, watch: float = 
     def reload(request: Request) -> dict[str, Any]:
         """Load the served directory again and swap the new models in; requests in flight
         finish on the models they started with. A model that fails to load leaves the served
-        set unchanged (422 naming the problem). Requests from another site's page: 403."""
-        same_origin_only(request)
+        set unchanged (422 naming the problem). Needs the admin token when the service has
+        one (401), else a loopback client (403); another site's page: 403."""
+        admin_allowed(request)
         versions = store.reload()
         metrics.set_models(versions)
         return {"status": "reloaded", "models": versions}

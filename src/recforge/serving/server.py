@@ -22,12 +22,17 @@ __all__ = ["app_from_env", "serve"]
 ENV_DIR = "RECFORGE_SERVE_DIR"
 ENV_WATCH = "RECFORGE_SERVE_WATCH"
 ENV_DEFAULT = "RECFORGE_SERVE_DEFAULT"
+ENV_ADMIN_TOKEN = "RECFORGE_ADMIN_TOKEN"  # also read by `recforge serve` when no --admin-token
 
 
 def app_from_env() -> FastAPI:
     """The app over the models in $RECFORGE_SERVE_DIR (uvicorn's factory for workers)."""
     store = ModelStore(Path(os.environ[ENV_DIR]), default=os.environ.get(ENV_DEFAULT) or None)
-    return create_app(store, watch=float(os.environ.get(ENV_WATCH, "0")))
+    return create_app(
+        store,
+        watch=float(os.environ.get(ENV_WATCH, "0")),
+        admin_token=os.environ.get(ENV_ADMIN_TOKEN) or None,
+    )
 
 
 def serve(
@@ -36,6 +41,7 @@ def serve(
     port: int = 8000,
     workers: int = 1,
     watch: float = 2.0,
+    admin_token: str | None = None,
 ) -> None:
     """Serve `store` until interrupted (blocks); with workers > 1 each worker process loads
     the models of `store.root` itself. watch: seconds between looks for re-saved artifacts
@@ -45,12 +51,13 @@ def serve(
     # Startup and reload messages at "info", but no access log: a line per request would
     # cost more than the recommendation.
     if workers == 1:
-        app = create_app(store, watch=watch)
+        app = create_app(store, watch=watch, admin_token=admin_token)
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
         return
     os.environ[ENV_DIR] = str(store.root.resolve())
     os.environ[ENV_WATCH] = str(watch)
     os.environ[ENV_DEFAULT] = store.default if store.default_chosen else ""
+    os.environ[ENV_ADMIN_TOKEN] = admin_token or ""
     shared = None
     if not os.environ.get(MULTIPROCESS_ENV):  # the workers add up their metrics here
         shared = tempfile.mkdtemp(prefix="recforge-metrics-")
