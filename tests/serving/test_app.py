@@ -630,3 +630,24 @@ def test_serve_refuses_an_unknown_default_model_in_one_line(
     assert code == 1
     assert err.count("\n") == 1
     assert "no model named 'svd'" in err
+
+
+def test_request_bodies_are_bounded_declared_or_streamed(served: Served, tmp_path: Path) -> None:
+    client = TestClient(create_app(ModelStore(tmp_path / "models"), max_body_bytes=200))
+    small = client.post("/recommendations/for-history", json={"items": ["i1"], "k": 1})
+    assert small.status_code == 200
+    big = {"items": ["i1"] * 100, "k": 1}
+    declared = client.post("/recommendations/for-history", json=big)
+    assert declared.status_code == 413
+    assert "over 200 bytes" in declared.json()["detail"]
+
+    def chunks():  # type: ignore[no-untyped-def]
+        text = json.dumps(big).encode()
+        for start in range(0, len(text), 50):
+            yield text[start : start + 50]
+
+    streamed = client.post(
+        "/recommendations/for-history", content=chunks(),
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    assert streamed.status_code == 413

@@ -24,12 +24,14 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from recforge.errors import RecforgeError, UnsupportedOperationError
+from recforge.serving.limits import BodySizeLimit
 from recforge.serving.metrics import ServiceMetrics
 from recforge.serving.store import ModelStore, ServedModel
 
 __all__ = ["MAX_BATCH", "create_app"]
 
 MAX_BATCH = 1000  # users or pairs in one request
+MAX_BODY_BYTES = 1 << 20  # a request body (1,000 pairs of long ids fit many times over)
 _log = logging.getLogger("uvicorn.error")  # shown beside uvicorn's own messages
 
 RawId = str | int
@@ -169,9 +171,11 @@ def create_app(
     max_batch: int = MAX_BATCH,
     watch: float = 0.0,
     admin_token: str | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """The service over `store`; the OpenAPI spec is at /openapi.json, its page at /docs.
 
+    max_body_bytes: larger request bodies get 413 before they are read whole.
     admin_token: /admin/* then needs `Authorization: Bearer <token>` (401 otherwise); without
     one, /admin/* answers loopback clients only (403 for others).
 
@@ -196,6 +200,7 @@ def create_app(
     )
     app.state.store = store
     metrics.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     metrics.set_models(store.versions())
 
     @app.exception_handler(RequestValidationError)
