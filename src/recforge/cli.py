@@ -627,9 +627,9 @@ def predict(
             _data_warning(),
             stacklevel=1,
         )
-        keep = np.setdiff1d(np.arange(len(raw_users)), unseen)
-        raw_users = [raw_users[k] for k in keep]
-        raw_items = [raw_items[k] for k in keep]
+        keep = (u >= 0) & (i >= 0)
+        raw_users = [r for r, kept in zip(raw_users, keep, strict=True) if kept]
+        raw_items = [r for r, kept in zip(raw_items, keep, strict=True) if kept]
         u, i = u[keep], i[keep]
     values = model.predict(u, i)
     with open(out, "w", encoding="utf-8") as fh:
@@ -760,6 +760,10 @@ def evaluate(
     or a model on predicting the next click of sessions."""
     ks = _parse_ks(k)
     metric_names = None if metrics is None else [m.strip() for m in metrics.split(",") if m.strip()]
+
+    def read(path: str) -> Any:
+        return _read(path, fmt, columns, sep, header, encoding=encoding)
+
     if sessions is not None:
         given = {"--test": test, "--recs": recs, "--valid": valid}
         extra = [flag for flag, value in given.items() if value is not None]
@@ -774,7 +778,7 @@ def evaluate(
             model_dir,
             sessions,
             train,
-            lambda path: _read(path, fmt, columns, sep, header, encoding=encoding),
+            read,
             k=ks,
             metrics=metric_names,
             targets=targets,
@@ -786,8 +790,7 @@ def evaluate(
     if (model_dir is None) == (recs is None):
         raise ParameterError("evaluate takes either a model directory or --recs FILE, not both")
     if recs is not None:
-        result = _evaluate_recs(recs, test, train, ks, metric_names, fmt, columns, sep, header,
-                                encoding)  # fmt: skip
+        result = _evaluate_recs(recs, test, train, ks, metric_names, read)
     else:
         assert model_dir is not None
         result = _evaluate_model(
@@ -799,11 +802,7 @@ def evaluate(
             metric_names,
             sampled,
             seed,
-            fmt,
-            columns,
-            sep,
-            header,
-            encoding,
+            read,
         )
     if as_json:
         typer.echo(json.dumps(result.as_dict()))
@@ -820,11 +819,7 @@ def _evaluate_model(
     metric_names: list[str] | None,
     sampled: int | None,
     seed: int,
-    fmt: str | None,
-    columns: str | None,
-    sep: str | None,
-    header: bool | None,
-    encoding: str,
+    read: Callable[[str], Any],
 ) -> Any:
     from recforge import load
     from recforge.evaluation import evaluate as run_evaluation
@@ -832,7 +827,7 @@ def _evaluate_model(
     model = load(model_dir)
 
     def on_model_maps(path: str, role: str) -> Any:
-        raw = _read(path, fmt, columns, sep, header, encoding=encoding)
+        raw = read(path)
         mapped, dropped = raw.restrict(model.user_ids_, model.item_ids_)
         if role == "test" and raw.rows == "session" and not mapped.nnz:
             raise DataError(
@@ -887,19 +882,13 @@ def _evaluate_recs(
     train: str | None,
     ks: list[int],
     metric_names: list[str] | None,
-    fmt: str | None,
-    columns: str | None,
-    sep: str | None,
-    header: bool | None,
-    encoding: str,
+    read: Callable[[str], Any],
 ) -> Any:
     from recforge.evaluation import evaluate_recommendations, read_recommendations
 
     lists = read_recommendations(recs)
-    test_data = _read(test, fmt, columns, sep, header, encoding=encoding)
-    train_data = (
-        None if train is None else _read(train, fmt, columns, sep, header, encoding=encoding)
-    )
+    test_data = read(test)
+    train_data = None if train is None else read(train)
     return evaluate_recommendations(lists, test_data, train=train_data, k=ks, metrics=metric_names)
 
 

@@ -237,11 +237,8 @@ def create_app(
                     403, "admin routes answer this machine only; start the service with "
                     "--admin-token to use them from elsewhere",
                 )  # fmt: skip
-        same_origin_only(request)
-
-    def same_origin_only(request: Request) -> None:
-        """Refuse what a browser sends on behalf of another site (a cross-origin form POST
-        needs no preflight): an Origin other than this host, or Sec-Fetch-Site cross-site."""
+        # what a browser sends on behalf of another site (a cross-origin form POST needs no
+        # preflight): an Origin other than this host, or Sec-Fetch-Site cross-site
         origin = request.headers.get("origin")
         host = request.headers.get("host", "")
         if origin is not None and origin.split("://", 1)[-1] != host:
