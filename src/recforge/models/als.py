@@ -100,8 +100,7 @@ class IALS(Recommender):
         conf_item = 1.0 + float(self.alpha) * by_item.data.astype(np.float64)
         reg, steps = float(self.reg), int(self.cg_steps)
         # The kernel's rows run in parallel and each calls BLAS: a BLAS pool of its own per
-        # call would oversubscribe the cores (on a loaded 2-core machine the fit took about
-        # twice as long), so BLAS runs single-threaded for the fit.
+        # call would oversubscribe the cores, so BLAS runs single-threaded for the fit.
         with threadpool_limits(limits=1, user_api="blas"):
             for _ in range(int(self.iterations)):
                 gram = Y.T.astype(np.float64) @ Y.astype(np.float64)
