@@ -571,7 +571,12 @@ def serving(d: Record) -> list[str]:
         if "requests" in r:
             rows.append({**r, "_run": name})
         parts = {k: v for k, v in r.items() if isinstance(v, dict) and "requests" in v}
-        rows += [{**v, "_run": f"{name}: {k}"} for k, v in parts.items()]
+        for k, v in parts.items():
+            rows.append({**v, "_run": f"{name}: {k}"})
+            probe = v.get("probe")
+            if isinstance(probe, dict):  # one more connection, asking one path meanwhile
+                where = f"{name}: {k}: meanwhile {probe['path']} at {probe['rate']:g}/s"
+                rows.append({**probe, "_run": where})
         extra = {
             k: v
             for k, v in r.items()

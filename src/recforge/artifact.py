@@ -37,7 +37,7 @@ from recforge import atomic_dir
 from recforge.data.features import FEATURE_KINDS, Feature, FeatureTable
 from recforge.data.idmap import IdMap
 from recforge.data.interactions import Interactions
-from recforge.errors import DataError, ParameterError
+from recforge.errors import DataError, ParameterError, storage_error
 
 __all__ = [
     "FORMAT",
@@ -86,8 +86,11 @@ def save_model(
     feature_kinds = _catalogue_arrays(model, arrays, items, ratings)
     manifest = _manifest(model, scalars, arrays, metrics)
     manifest["item_features"] = feature_kinds
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = atomic_dir.staging_dir(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = atomic_dir.staging_dir(target)
+    except OSError as exc:
+        raise storage_error(exc, target, "the model") from None
     try:
         staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an artifact is not
         arrays_path = staging / ARRAYS_FILE
@@ -101,6 +104,10 @@ def save_model(
             fh.flush()
             os.fsync(fh.fileno())
         atomic_dir.publish(staging, target)
+    except OSError as exc:  # a full disk, a place made read-only: the old model stays
+        atomic_dir.discard(staging)
+        size = sum(a.nbytes for a in arrays.values() if isinstance(a, np.ndarray))
+        raise storage_error(exc, target, "the model", size) from None
     except BaseException:
         atomic_dir.discard(staging)
         raise
@@ -136,10 +143,28 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     actual = _content_hash(manifest, directory / ARRAYS_FILE)
     if expected != actual:
         raise DataError(
-            f"{directory}: the model is damaged (its content hash does not match the manifest); "
-            "save or train it again"
+            f"{directory}: the model is damaged ({_damage(directory, manifest)}); save or "
+            "train it again"
         )
     return manifest
+
+
+def _damage(directory: Path, manifest: dict[str, Any]) -> str:
+    """Which part of an artifact whose content hash fails is at fault, as far as can be told."""
+    arrays = directory / ARRAYS_FILE
+    if arrays.stat().st_size == 0:
+        return f"{ARRAYS_FILE} is empty"
+    try:
+        with zipfile.ZipFile(arrays) as archive:
+            broken = archive.testzip()  # reads every entry against its CRC
+            names = {n.removesuffix(".npy") for n in archive.namelist()}
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return f"{ARRAYS_FILE} is truncated or not an .npz archive"
+    if broken is not None:
+        return f"{ARRAYS_FILE} is corrupt (its entry {broken} fails its checksum)"
+    if names != set(manifest.get("arrays", {})):
+        return f"{ARRAYS_FILE} and {MANIFEST_FILE} come from different models"
+    return f"{MANIFEST_FILE} or {ARRAYS_FILE} was changed after the save: its content hash fails"
 
 
 def load(path: str | Path) -> Any:
@@ -438,6 +463,11 @@ def _feature(name: str, kind: str, contents: dict[str, np.ndarray]) -> Feature:
 
 def _load_legacy(source: Path) -> Any:
     """A format-1 artifact: one .npz whose __meta__ entry holds the JSON metadata."""
+    if not zipfile.is_zipfile(source):  # numpy would try it as a pickle and advise allow_pickle
+        raise DataError(
+            f"{source}: no recforge model there (a file that is not an .npz archive); give "
+            "the directory written by 'recforge train --out DIR' or model.save(DIR)"
+        )
     try:
         with np.load(source, allow_pickle=False) as npz:
             contents = {key: npz[key] for key in npz.files}

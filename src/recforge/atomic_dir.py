@@ -17,6 +17,7 @@ old one is moved aside, the earlier behaviour.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import socket
@@ -39,6 +40,10 @@ def versions_dir(target: Path) -> Path:
 def resolve(path: str | Path) -> Path:
     """The version directory `path` points at now (`path` itself when it is no link)."""
     return Path(os.path.realpath(path))
+
+
+# what os.symlink raises where the filesystem has no symbolic links (FAT: EPERM)
+_NO_SYMLINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
 
 
 def staging_dir(target: Path) -> Path:
@@ -65,8 +70,11 @@ def publish(staging: Path, target: Path) -> None:
         if link.is_symlink():
             link.unlink()
         os.symlink(os.path.relpath(version, target.parent), link)
-    except (OSError, NotImplementedError):  # no symbolic links here
-        _rename_into_place(version, target)
+    except (OSError, NotImplementedError) as exc:
+        if isinstance(exc, OSError) and exc.errno not in _NO_SYMLINKS:  # e.g. a full disk
+            discard(version)
+            raise
+        _rename_into_place(version, target)  # no symbolic links on this filesystem
         return
     if target.is_dir() and not target.is_symlink():  # the earlier layout: keep it as a version
         if _exchange(link, target):  # one atomic swap: `link` now holds the old directory

@@ -646,7 +646,7 @@ def test_a_full_disk_during_save_is_one_line_and_keeps_the_old_model(
 
     monkeypatch.setattr(np, "savez", full)
     code, _, err = run(capsys, *argv, "popularity")
-    assert_one_line_error(code, err, "No space left on device")
+    assert_one_line_error(code, err, "no space left to write the model", "free space")
     assert load(out).name == "bias"
     versions = out / ".model.versions"
     assert not [p for p in versions.iterdir() if p.name.startswith(".tmp")]

@@ -236,6 +236,18 @@ def test_resume_without_a_checkpoint_is_a_data_error(tmp_path: Path) -> None:
         TorchMF(epochs=2, **PARAMS).fit(TRAIN, run_dir=tmp_path, resume=True)
 
 
+def test_a_killed_writes_temporary_file_is_removed_when_the_run_goes_on(tmp_path: Path) -> None:
+    TorchMF(epochs=1, **PARAMS).fit(TRAIN, run_dir=tmp_path)
+    half = tmp_path / ".tmp-abc123.pt"  # what a kill -9 inside write_checkpoint leaves
+    half.write_bytes(b"\x80\x02half a checkpoint")
+    keep = tmp_path / "notes.txt"  # the user's own files stay
+    keep.write_text("mine")
+    TorchMF(epochs=2, **PARAMS).fit(TRAIN, run_dir=tmp_path, resume=True)
+    assert not half.exists()
+    assert keep.read_text() == "mine"
+    assert read_checkpoint(tmp_path)["epoch"] == 1
+
+
 # ---------------------------------------------------------------------- checkpoints
 def test_checkpoint_is_replaced_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     params = PARAMS | {"epochs": 4}

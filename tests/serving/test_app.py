@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from recforge.data import Feature, FeatureTable, IdMap, Interactions, synthetic_interactions
 from recforge.errors import DataError
 from recforge.models import get
-from recforge.serving.app import create_app
+from recforge.serving.app import MAX_BATCH, MAX_K, create_app
 from recforge.serving.store import ModelStore
 
 Served = tuple[TestClient, dict[str, Any]]  # the client, and the models it serves by name
@@ -31,7 +31,7 @@ def served(tiny_explicit: Interactions, tmp_path: Path) -> Served:
     for name, model in models.items():
         model.save(tmp_path / "models" / name)
     store = ModelStore(tmp_path / "models")
-    return TestClient(create_app(store, max_batch=3), client=LOCAL), models
+    return TestClient(create_app(store), client=LOCAL), models
 
 
 def test_health_lists_the_models_and_their_versions(served: Served) -> None:
@@ -71,9 +71,31 @@ def test_batch_keeps_the_order_and_refuses_oversized_batches(served: Served) -> 
     client, _ = served
     body = client.post("/recommendations", json={"users": ["u2", "u1"], "k": 1}).json()
     assert [b["user"] for b in body] == ["u2", "u1"]
-    too_many = client.post("/recommendations", json={"users": ["u1"] * 4})
-    assert too_many.status_code == 413
-    assert "at most 3" in too_many.json()["detail"]
+    too_many = client.post("/recommendations", json={"users": ["u1"] * (MAX_BATCH + 1)})
+    assert too_many.status_code == 422
+    assert too_many.json()["detail"].startswith(f"users: List should have at most {MAX_BATCH}")
+
+
+def test_k_is_bounded_by_the_schema_and_capped_at_the_catalogue(served: Served) -> None:
+    client, _ = served
+    everything = client.get("/users/u1/recommendations?k=6&exclude_seen=false&model=ease")
+    assert everything.status_code == 200
+    assert len(everything.json()["items"]) == 5  # the whole catalogue: k above it is all of it
+    unseen = client.get("/users/u1/recommendations?k=6&model=ease").json()["items"]
+    assert sorted(r["item"] for r in unseen) == ["i4", "i5"]  # u1 saw i1, i2, i3
+    for bad in (0, MAX_K + 1):
+        response = client.get(f"/users/u1/recommendations?k={bad}")
+        assert response.status_code == 422
+        assert response.json()["detail"].startswith("query.k: Input should be")
+    similar = client.get("/items/i1/similar?k=1000&model=itemknn").json()
+    assert 0 < len(similar) <= 4  # every other item at most
+    spec = client.get("/openapi.json").json()
+    k = next(
+        p["schema"]
+        for p in spec["paths"]["/users/{user_id}/recommendations"]["get"]["parameters"]
+        if p["name"] == "k"
+    )
+    assert (k["minimum"], k["maximum"]) == (1, MAX_K)
 
 
 def test_for_history_serves_a_new_user_without_retraining(served: Served) -> None:
@@ -114,8 +136,7 @@ def test_similar_items_and_predictions(served: Served) -> None:
 @pytest.mark.parametrize(
     ("method", "url", "payload", "status", "fragment"),
     [
-        ("get", "/users/u1/recommendations?k=0", None, 422, "k must be between 1 and"),
-        ("get", "/users/u1/recommendations?k=6", None, 422, "catalogue size 5"),
+        ("get", "/users/u1/recommendations?k=0", None, 422, "query.k: Input should be greater"),
         ("get", "/users/u1/recommendations?k=ten", None, 422, "k:"),
         (
             "get",
@@ -153,11 +174,12 @@ def test_bad_requests_get_a_4xx_that_names_the_problem(
 
 def test_malformed_json_is_a_422_not_a_500(served: Served) -> None:
     client, _ = served
-    response = client.post(
-        "/recommendations", content=b"{not json", headers={"content-type": "application/json"}
-    )
-    assert response.status_code == 422
-    assert "JSON" in response.json()["detail"]
+    for body in (b"{not json", b"\xff\xfe{"):  # not JSON; not even UTF-8
+        response = client.post(
+            "/recommendations", content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422
+        assert "JSON" in response.json()["detail"]
 
 
 def test_admin_reload_swaps_in_a_new_artifact(
@@ -261,9 +283,13 @@ def test_admin_routes_answer_this_machine_or_the_token_holder(tmp_path: Path) ->
     [
         ({"items": ["i1"], "k": True}, "k"),
         ({"items": ["i1"], "k": 0}, "k"),
-        ({"items": ["i1"], "ratings": [float("nan")]}, "ratings.0"),
-        ({"items": ["i1"], "ratings": [float("inf")]}, "ratings.0"),
+        ({"items": ["i1"], "k": "3"}, "k"),
+        ({"items": [True]}, "items.0"),
+        ({"items": [{"item": "i1", "rating": float("nan")}]}, "items.0.rating"),
+        ({"items": [{"item": "i1", "rating": float("inf")}]}, "items.0.rating"),
+        ({"items": [{"item": "i1", "rating": True}]}, "items.0.rating"),
         ({"items": ["i1"], "min_rating": float("nan")}, "min_rating"),
+        ({"items": []}, "items"),
     ],
 )
 def test_for_history_refuses_booleans_and_non_finite_numbers(
@@ -368,7 +394,7 @@ def test_the_genre_filter_keeps_items_of_any_genre_named(shown: Served) -> None:
     two = client.get("/users/u4/recommendations?k=5&genres=Drama,Horror&exclude_seen=false")
     assert {r["item"] for r in two.json()["items"]} == {"i2", "i3", "i4"}
     unknown = client.get("/users/u4/recommendations?k=2&genres=Western")
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404  # a name that names nothing, as an unknown model is
     assert "unknown genre 'Western'; genres: Comedy, Drama, Horror" in unknown.json()["detail"]
     stranger = client.get("/users/nobody/recommendations?k=5&genres=Horror").json()
     assert [r["item"] for r in stranger["items"]] == ["i4"]
@@ -378,7 +404,7 @@ def test_the_genre_filter_keeps_items_of_any_genre_named(shown: Served) -> None:
 def test_a_model_saved_without_genres_says_it_cannot_filter(served: Served) -> None:
     client, _ = served
     response = client.get("/users/u1/recommendations?k=2&genres=Drama")
-    assert response.status_code == 422
+    assert response.status_code == 409  # the model cannot do it, whatever the genre
     assert "saved without item genres" in response.json()["detail"]
 
 
@@ -569,7 +595,11 @@ def test_for_history_with_ratings_leaves_disliked_items_out_of_the_taste(shown: 
     index = {raw: int(ease.item_ids_.to_index([raw])[0]) for raw in TITLES}
     body = client.post(
         "/recommendations/for-history",
-        json={"items": ["i1", "i4", "i9"], "ratings": [5, 1, 4], "k": 3, "model": "ease"},
+        json={
+            "items": [{"item": "i1", "rating": 5}, {"item": "i4", "rating": 1}, "i9"],
+            "k": 3,
+            "model": "ease",
+        },
     ).json()
     # the training mean rating (3.6) splits liked from disliked: i4 shapes nothing
     assert body["disliked_items"] == ["i4"]
@@ -581,20 +611,19 @@ def test_for_history_with_ratings_leaves_disliked_items_out_of_the_taste(shown: 
     # an explicit threshold: 1 counts as liked now, so i4 is part of the taste
     lenient = client.post(
         "/recommendations/for-history",
-        json={"items": ["i1", "i4"], "ratings": [5, 1], "min_rating": 1, "k": 3},
+        json={
+            "items": [{"item": "i1", "rating": 5}, {"item": "i4", "rating": 1}],
+            "min_rating": 1,
+            "k": 3,
+        },
     ).json()
     assert lenient["disliked_items"] == []
     both, _ = ease.recommend_for_history([index["i1"], index["i4"]], k=3)
     assert [r["item"] for r in lenient["items"]] == list(
         ease.item_ids_.to_raw(both[0][both[0] >= 0])
     )
-    mismatch = client.post(
-        "/recommendations/for-history", json={"items": ["i1"], "ratings": [], "k": 2}
-    )
-    assert mismatch.status_code == 422
-    assert "one rating per item" in mismatch.json()["detail"]
     none_liked = client.post(
-        "/recommendations/for-history", json={"items": ["i1"], "ratings": [1], "k": 2}
+        "/recommendations/for-history", json={"items": [{"item": "i1", "rating": 1}], "k": 2}
     )
     assert none_liked.status_code == 422  # the items are known: they are only disliked
     assert "every known item was rated below min_rating" in none_liked.json()["detail"]
@@ -651,3 +680,72 @@ def test_request_bodies_are_bounded_declared_or_streamed(served: Served, tmp_pat
         headers={"content-type": "application/json"},
     )  # fmt: skip
     assert streamed.status_code == 413
+
+
+def test_ids_with_slashes_are_addressable_in_paths(tmp_path: Path) -> None:
+    data = Interactions.from_arrays(
+        ["a/b", "a/b", "c", "c", "d"], ["x/y", "z", "x/y", "w", "z"], [5, 4, 3, 5, 2]
+    )
+    get("ease").fit(data).save(tmp_path / "m" / "ease", ratings=data)
+    client = TestClient(create_app(ModelStore(tmp_path / "m")))
+    history = client.get("/users/a%2Fb/history")
+    assert history.status_code == 200, history.text
+    assert history.json()["user"] == "a/b"
+    assert [r["item"] for r in history.json()["items"]] == ["x/y", "z"]
+    recs = client.get("/users/a%2Fb/recommendations?k=2").json()
+    assert (recs["user"], recs["fallback"]) == ("a/b", None)
+    assert [r["item"] for r in recs["items"]] == ["w"]  # the only item a/b has not seen
+    why = client.get("/users/a%2Fb/recommendations/w/explanation")
+    assert why.status_code == 200, why.text
+    assert [r["item"] for r in why.json()["because"]] == ["x/y"]  # c had both x/y and w
+    similar = client.get("/items/x%2Fy/similar?k=3")
+    assert similar.status_code == 200, similar.text
+    assert "x/y" not in [r["item"] for r in similar.json()]
+
+
+def test_health_answers_while_every_scoring_thread_is_busy(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scoring runs in threads, not on the event loop: with requests stuck inside the model,
+    /health and /models still answer (before, a route computing on the loop stalled all)."""
+    import asyncio
+    import threading
+
+    import httpx2
+
+    from recforge.serving.store import ServedModel
+
+    entered, release = threading.Semaphore(0), threading.Event()
+    recommend = ServedModel.recommend
+
+    def stuck(self: ServedModel, *args: Any, **kwargs: Any) -> Any:
+        entered.release()
+        release.wait(timeout=10)  # a stalled loop: the test fails in 40 s, not hangs
+        return recommend(self, *args, **kwargs)
+
+    app = create_app(ModelStore(tmp_path / "models"))  # (loading warms each model up)
+    monkeypatch.setattr(ServedModel, "recommend", stuck)
+
+    async def scenario() -> tuple[list[int], int, int]:
+        transport = httpx2.ASGITransport(app=app, client=LOCAL)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://t") as client:
+            slow = [
+                asyncio.create_task(client.get(f"/users/u{u}/recommendations?k=2"))
+                for u in (1, 2, 3, 4)
+            ]
+            while not entered.acquire(blocking=False):  # one is inside the model
+                await asyncio.sleep(0.01)
+            health = await asyncio.wait_for(client.get("/health"), timeout=30)
+            models = await asyncio.wait_for(client.get("/models"), timeout=30)
+            still_stuck = sum(not t.done() for t in slow)
+            release.set()
+            done = await asyncio.gather(*slow)
+        assert still_stuck == 4  # every scoring request was still waiting meanwhile
+        return [r.status_code for r in done], health.status_code, models.status_code
+
+    try:
+        statuses, health, models = asyncio.run(scenario())
+    finally:
+        release.set()
+    assert (health, models) == (200, 200)
+    assert statuses == [200] * 4

@@ -15,7 +15,13 @@ import torch
 
 from recforge.errors import DataError
 
-__all__ = ["CHECKPOINT_FILE", "METRICS_FILE", "read_checkpoint", "write_checkpoint"]
+__all__ = [
+    "CHECKPOINT_FILE",
+    "METRICS_FILE",
+    "read_checkpoint",
+    "remove_partial_writes",
+    "write_checkpoint",
+]
 
 CHECKPOINT_FILE = "checkpoint.pt"
 METRICS_FILE = "metrics.jsonl"
@@ -37,6 +43,15 @@ def write_checkpoint(run_dir: Path, state: dict[str, Any]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def remove_partial_writes(run_dir: Path) -> int:
+    """Delete the temporary files of checkpoint writes that a killed run left in `run_dir`
+    (a run directory has one run at a time, so none is in progress); returns how many."""
+    stale = list(run_dir.glob(".tmp-*.pt")) if run_dir.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
 
 
 def read_checkpoint(run_dir: Path) -> dict[str, Any]:

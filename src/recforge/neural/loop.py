@@ -25,6 +25,7 @@ from recforge.neural.checkpoint import (
     CHECKPOINT_FILE,
     METRICS_FILE,
     read_checkpoint,
+    remove_partial_writes,
     write_checkpoint,
 )
 from recforge.neural.config import TrainingConfig, parse_valid_metric
@@ -97,6 +98,8 @@ def train(
     best_state: dict[str, torch.Tensor] | None = None
     bad_epochs, start_epoch, steps = 0, 0, 0
     fingerprint = dict(fingerprint or {})
+    if run_dir is not None:
+        remove_partial_writes(run_dir)
     if resume:
         if run_dir is None:
             raise DataError(f"resume=True needs the run_dir of the run to continue ({owner})")

@@ -1,9 +1,12 @@
 """The HTTP service: FastAPI routes over a ModelStore.
 
 Every user mistake is a 4xx whose body is {"detail": "<one line naming the problem and the
-fix>"}: an unknown item or model (404), k out of range or a bad body (422), an operation the
-model cannot do (409), an oversized batch (413). Ids in paths and bodies are raw ids as in the
-training data; an integer-id catalogue accepts them as numbers or strings.
+fix>"}: an unknown item or model (404), a bad parameter or body (422), an operation the
+model cannot do (409), a body over the size limit (413). Every route documents the statuses it
+can answer in /openapi.json, and the bounds of k and of list lengths are in the schema; a k
+above the catalogue size gives the whole catalogue. Ids in paths and bodies are raw ids as in
+the training data (an id may contain "/"); an integer-id catalogue accepts them as numbers or
+strings.
 """
 
 from __future__ import annotations
@@ -11,33 +14,83 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
+from anyio import to_thread
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from recforge.errors import RecforgeError, UnsupportedOperationError
+from recforge.errors import NotFoundError, RecforgeError, UnsupportedOperationError
 from recforge.serving.limits import BodySizeLimit
 from recforge.serving.metrics import ServiceMetrics
 from recforge.serving.store import ModelStore, ServedModel
 
-__all__ = ["MAX_BATCH", "create_app"]
+__all__ = ["MAX_BATCH", "MAX_K", "create_app"]
 
-MAX_BATCH = 1000  # users or pairs in one request
+MAX_BATCH = 1000  # users, items or pairs in one request body
+MAX_K = 1000  # the longest list one request returns (a batch: per user)
 MAX_BODY_BYTES = 1 << 20  # a request body (1,000 pairs of long ids fit many times over)
 _log = logging.getLogger("uvicorn.error")  # shown beside uvicorn's own messages
 
-RawId = str | int
+
+def _no_bool(value: Any) -> Any:
+    """JSON true/false are neither ids nor numbers here (pydantic would read them as 1/0)."""
+    if isinstance(value, bool):
+        raise ValueError("true/false is not allowed here")
+    return value
+
+
+def _a_number(value: Any) -> Any:
+    """Only JSON numbers: no true/false, and no numeric strings, as the schema says."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+RawId = Annotated[str | int, BeforeValidator(_no_bool)]
+LIST_LENGTH = "list length (above the catalogue size: all of it)"
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
-ListLength = Annotated[int, Field(strict=True, ge=1, description="list length")]  # not `true`
-Rating = Annotated[float, Field(allow_inf_nan=False)]  # NaN and Infinity refused
+ListLength = Annotated[
+    int,
+    Field(ge=1, le=MAX_K, description=LIST_LENGTH),
+    BeforeValidator(_a_number),
+]
+Rating = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_a_number)]
+StrictFlag = Annotated[bool, Field(strict=True)]  # true or false, not 0/1 or "yes"
+
+
+class Problem(BaseModel):
+    """Every 4xx body."""
+
+    detail: str = Field(description="one line naming the problem and the fix")
+
+
+_WHY = {
+    401: "the admin token is missing or wrong",
+    403: "admin routes: not this machine, or another site's page",
+    404: "no such model, user, item or genre",
+    409: "the model cannot do this (the detail says which model can)",
+    413: "the request body is over the size limit",
+    422: "a parameter or body field is invalid (the detail names it)",
+}
+
+
+def _answers(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error statuses a route can answer, for the OpenAPI schema."""
+    return {code: {"model": Problem, "description": _WHY[code]} for code in codes}
+
+
+_READ = _answers(404, 422)  # a read naming a model, user or item
+_BODY = (404, 409, 413, 422)  # a route that takes a JSON body
 
 
 class Body(BaseModel):
@@ -116,19 +169,24 @@ class UserRecommendations(BaseModel):
 
 
 class BatchRequest(Body):
-    users: list[RawId]
+    users: list[RawId] = Field(max_length=MAX_BATCH)
     k: ListLength = 10
-    exclude_seen: bool = True
+    exclude_seen: StrictFlag = True
     genres: str | None = Field(None, description="comma-separated genres to keep")
     model: str | None = None
 
 
+class RatedItem(Body):
+    item: RawId
+    rating: Rating
+
+
 class HistoryRequest(Body):
-    items: list[RawId]
-    ratings: list[Rating] | None = Field(
-        None,
-        description="the visitor's rating of each item, in order; items rated below "
-        "min_rating are not used as taste but are never recommended",
+    items: list[Annotated[str | int | RatedItem, BeforeValidator(_no_bool)]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="the visitor's items, oldest first: an id, or {item, rating}; items "
+        "rated below min_rating are not used as taste but are never recommended",
     )
     min_rating: Rating | None = Field(
         None,
@@ -153,7 +211,7 @@ class HistoryRecommendations(BaseModel):
 
 
 class PredictRequest(Body):
-    pairs: list[tuple[RawId, RawId]] = Field(description="[user, item] pairs")
+    pairs: list[tuple[RawId, RawId]] = Field(max_length=MAX_BATCH, description="[user, item] pairs")
     model: str | None = None
 
 
@@ -168,7 +226,6 @@ class Prediction(BaseModel):
 def create_app(
     store: ModelStore,
     *,
-    max_batch: int = MAX_BATCH,
     watch: float = 0.0,
     admin_token: str | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
@@ -179,6 +236,10 @@ def create_app(
     admin_token: /admin/* then needs `Authorization: Bearer <token>` (401 otherwise); without
     one, /admin/* answers loopback clients only (403 for others).
 
+    Routes that score (every route but /health, /metrics and /models) run in a thread pool
+    of as many threads as the process has cores, so the event loop stays free to answer
+    while they compute; more threads than cores would only contend for the GIL.
+
     watch: every `watch` seconds (0: never) look for artifacts saved again under the store's
     directory and swap them in, as POST /admin/reload does; with several worker processes this
     is how every worker picks up a new model.
@@ -187,6 +248,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # the pool FastAPI runs sync routes in (anyio's, per event loop)
+        to_thread.current_default_thread_limiter().total_tokens = _cores()
         task = asyncio.create_task(_watch(store, metrics, watch)) if watch > 0 else None
         yield
         if task is not None:
@@ -205,16 +268,31 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
+        errors = exc.errors()  # a union field gives one per branch: the deepest is the one
+        first = max(errors, key=lambda e: len(e.get("loc", ())))  # that got furthest
+        where = ".".join(str(p) for p in first.get("loc", ()) if not _branch_label(p))
+        where = where or "request"
         message = first["msg"]
         if first.get("type") == "extra_forbidden":
             message = "this route takes no such field (its fields are listed at /docs)"
         return JSONResponse(status_code=422, content={"detail": f"{where}: {message}"})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's only 400: a body it cannot decode
+            detail = "body: not JSON text; send a JSON object encoded as UTF-8"
+            return JSONResponse(status_code=422, content={"detail": detail})
+        return JSONResponse(
+            status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
+        )
+
     @app.exception_handler(RecforgeError)
     async def user_mistake(request: Request, exc: RecforgeError) -> JSONResponse:
-        status = 409 if isinstance(exc, UnsupportedOperationError) else 422
+        status = 422
+        if isinstance(exc, UnsupportedOperationError):
+            status = 409
+        elif isinstance(exc, NotFoundError):
+            status = 404
         # the served directory by its name: a client has no business with server paths
         detail = str(exc).replace(str(store.root.resolve()), store.root.name)
         detail = detail.replace(str(store.root), store.root.name)
@@ -254,16 +332,9 @@ def create_app(
             )
         return found
 
-    def check_k(k: int, m: ServedModel) -> None:
-        n = m.model.n_items_
-        if not 1 <= k <= n:
-            raise HTTPException(422, f"k must be between 1 and the catalogue size {n}; got {k}")
-
-    def check_batch(size: int, what: str) -> None:
-        if size > max_batch:
-            raise HTTPException(
-                413, f"{size} {what} in one request; send at most {max_batch} per request"
-            )
+    def capped(k: int, m: ServedModel) -> int:
+        """k (1..MAX_K by the schema), or the catalogue size when that is smaller."""
+        return min(k, m.model.n_items_)
 
     def listing(m: ServedModel, ids: np.ndarray, scores: np.ndarray) -> list[Recommendation]:
         keep = ids >= 0
@@ -314,17 +385,19 @@ def create_app(
             raise HTTPException(404, f"unknown item {item_id!r}: not in model {m.name!r}")
         return item
 
+    # /health, /metrics and /models answer on the event loop itself: they take no time, and
+    # so never wait behind the scoring threads
     @app.get("/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         """Liveness, and the models served with their versions."""
         return {"status": "ok", "models": store.versions()}
 
     @app.get("/metrics", response_class=Response)
-    def prometheus() -> Response:
+    async def prometheus() -> Response:
         """Prometheus text format: request counts and latency by route, the models served."""
         return metrics.render()
 
-    @app.post("/admin/reload")
+    @app.post("/admin/reload", responses=_answers(401, 403, 422))
     def reload(request: Request) -> dict[str, Any]:
         """Load the served directory again and swap the new models in; requests in flight
         finish on the models they started with. A model that fails to load leaves the served
@@ -355,8 +428,8 @@ def create_app(
             if (m := store.get(name)) is not None
         ]
 
-    @app.get("/users", response_model=list[UserInfo])
-    async def users(
+    @app.get("/users", response_model=list[UserInfo], responses=_READ)
+    def users(
         search: Annotated[str, Query(description="start of the user id")] = "",
         limit: Annotated[int, Query(ge=1, le=1000)] = 20,
         model: Annotated[str | None, Query(description="served model name")] = None,
@@ -369,8 +442,8 @@ def create_app(
             for u in m.find_users(search.strip(), limit)
         ]
 
-    @app.get("/items", response_model=list[ItemInfo])
-    async def items(
+    @app.get("/items", response_model=list[ItemInfo], responses=_READ)
+    def items(
         search: Annotated[str, Query(description="words of the title, or the item id")] = "",
         limit: Annotated[int, Query(ge=1, le=1000)] = 20,
         model: Annotated[str | None, Query(description="served model name")] = None,
@@ -382,8 +455,8 @@ def create_app(
         rows = zip(m.raw_items(found), m.describe(found), strict=True)
         return [ItemInfo(item=r, **d) for r, d in rows]
 
-    @app.get("/users/{user_id}/history", response_model=UserHistory)
-    async def history(
+    @app.get("/users/{user_id:path}/history", response_model=UserHistory, responses=_READ)
+    def history(
         user_id: str,
         model: Annotated[str | None, Query(description="served model name")] = None,
     ) -> UserHistory:
@@ -401,10 +474,14 @@ def create_app(
             items=[HistoryItem(item=r, rating=v, **d) for r, d, v in rows],
         )
 
-    @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations)
-    async def recommend(
+    @app.get(
+        "/users/{user_id:path}/recommendations",
+        response_model=UserRecommendations,
+        responses=_answers(404, 409, 422),
+    )
+    def recommend(
         user_id: str,
-        k: Annotated[int, Query(description="list length")] = 10,
+        k: Annotated[int, Query(ge=1, le=MAX_K, description=LIST_LENGTH)] = 10,
         exclude_seen: Annotated[bool, Query(description="drop the user's training items")] = True,
         genres: Annotated[
             str | None, Query(description="comma-separated genres; items of any of them")
@@ -413,11 +490,14 @@ def create_app(
     ) -> UserRecommendations:
         """Top-k for a user, best first; an unknown user gets the most popular items, flagged."""
         m = served(model)
-        check_k(k, m)
-        return for_user(m, user_id, k, exclude_seen, genre_filter(m, genres))
+        return for_user(m, user_id, capped(k, m), exclude_seen, genre_filter(m, genres))
 
-    @app.get("/users/{user_id}/recommendations/{item_id}/explanation", response_model=Explanation)
-    async def explain(
+    @app.get(
+        "/users/{user_id:path}/recommendations/{item_id:path}/explanation",
+        response_model=Explanation,
+        responses=_answers(404, 409, 422),
+    )
+    def explain(
         user_id: str,
         item_id: str,
         n: Annotated[int, Query(ge=1, le=100, description="past items to give")] = 5,
@@ -468,39 +548,40 @@ def create_app(
             how=how, because=because,
         )  # fmt: skip
 
-    @app.post("/recommendations", response_model=list[UserRecommendations])
+    @app.post(
+        "/recommendations",
+        response_model=list[UserRecommendations],
+        responses=_answers(*_BODY),
+    )
     def recommend_batch(body: BatchRequest) -> list[UserRecommendations]:
         """The same for a batch of users, in the order given."""
         m = served(body.model)
-        check_batch(len(body.users), "users")
-        check_k(body.k, m)
+        k = capped(body.k, m)
         among = genre_filter(m, body.genres)
-        return [for_user(m, u, body.k, body.exclude_seen, among) for u in body.users]
+        return [for_user(m, u, k, body.exclude_seen, among) for u in body.users]
 
-    @app.post("/recommendations/for-history", response_model=HistoryRecommendations)
+    @app.post(
+        "/recommendations/for-history",
+        response_model=HistoryRecommendations,
+        responses=_answers(*_BODY),
+    )
     def recommend_history(body: HistoryRequest) -> HistoryRecommendations:
         """A new user from the items they liked, without retraining: the model's own history
         scoring where it has one, else the most popular items outside the history (flagged).
         With ratings, items rated below min_rating shape nothing but are not recommended."""
         m = served(body.model)
-        check_batch(len(body.items), "items")
-        check_k(body.k, m)
-        if body.ratings is not None and len(body.ratings) != len(body.items):
-            raise HTTPException(
-                422, f"ratings: give one rating per item ({len(body.items)} items, "
-                f"{len(body.ratings)} ratings), or leave ratings out",
-            )  # fmt: skip
+        k = capped(body.k, m)
         liked_from = body.min_rating
         if liked_from is None and m.ratings is not None and m.ratings.nnz:
             liked_from = float(m.ratings.data.mean())
-        ratings: list[float | None] = [None] * len(body.items)
-        if body.ratings is not None:
-            ratings = list(body.ratings)
         history: list[int] = []
         disliked: list[int] = []
         unknown: list[RawId] = []
         disliked_raw: list[RawId] = []
-        for raw, rating in zip(body.items, ratings, strict=True):
+        for given in body.items:
+            raw, rating = (
+                (given.item, given.rating) if isinstance(given, RatedItem) else (given, None)
+            )
             index = m.item_index(str(raw))
             if index is None:
                 unknown.append(raw)
@@ -516,40 +597,42 @@ def create_app(
             )  # fmt: skip
         if not history:
             raise HTTPException(
-                404, f"none of the items {body.items[:5]} is known to model {m.name!r}"
+                404, f"none of the items {unknown[:5]} is known to model {m.name!r}"
             )
         if m.model.supports_history:
             extra = len(set(disliked))
-            ids, scores = m.model.recommend_for_history(history, k=body.k + extra)
+            ids, scores = m.model.recommend_for_history(history, k=min(k + extra, m.model.n_items_))
             keep = ~np.isin(ids[0], disliked)
-            ids, scores = ids[0][keep][: body.k], scores[0][keep][: body.k]
+            ids, scores = ids[0][keep][:k], scores[0][keep][:k]
             items, fallback = listing(m, ids, scores), None
         else:
             ranked = m.popular[~np.isin(m.popular, history + disliked)]
-            items, fallback = popular(m, ranked[: body.k]), "popularity"
+            items, fallback = popular(m, ranked[:k]), "popularity"
         return HistoryRecommendations(
             model=m.name, version=m.version, fallback=fallback, unknown_items=unknown,
             disliked_items=disliked_raw, items=items,
         )  # fmt: skip
 
-    @app.get("/items/{item_id}/similar", response_model=list[Recommendation])
+    @app.get(
+        "/items/{item_id:path}/similar",
+        response_model=list[Recommendation],
+        responses=_answers(404, 409, 422),
+    )
     def similar(
         item_id: str,
-        k: Annotated[int, Query(description="list length")] = 10,
+        k: Annotated[int, Query(ge=1, le=MAX_K, description=LIST_LENGTH)] = 10,
         model: Annotated[str | None, Query(description="served model name")] = None,
     ) -> list[Recommendation]:
         """The k items most similar to one item (the model's own similarity), best first."""
         m = served(model)
-        check_k(k, m)
         item = known_item(m, item_id)
-        ids, sims = m.model.similar_items([item], k=k)
+        ids, sims = m.model.similar_items([item], k=capped(k, m))
         return listing(m, ids[0], sims[0])
 
-    @app.post("/predict", response_model=list[Prediction])
+    @app.post("/predict", response_model=list[Prediction], responses=_answers(*_BODY))
     def predict(body: PredictRequest) -> list[Prediction]:
         """Predicted ratings; unknown users or items fall back on what the model knows."""
         m = served(body.model)
-        check_batch(len(body.pairs), "pairs")
         users = [m.user_index(str(u)) for u, _ in body.pairs]
         items = [m.item_index(str(i)) for _, i in body.pairs]
         ratings = m.model.predict(_with_unknowns(users), _with_unknowns(items))
@@ -587,6 +670,25 @@ async def _watch(store: ModelStore, metrics: ServiceMetrics, every: float) -> No
         else:
             metrics.set_models(versions)
             _log.info("recforge: reloaded %s", versions)
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _branch_label(part: Any) -> bool:
+    """Whether a pydantic error location part names a union branch ("str", "RatedItem",
+    "function-before[...]") or the body itself, rather than a field or list position."""
+    if not isinstance(part, str):
+        return False
+    return (
+        part in ("body", "str", "int", "float", "bool")
+        or not part.isidentifier()
+        or part[0].isupper()
+    )
 
 
 def _maybe_float(value: Any) -> float | None:

@@ -112,7 +112,7 @@ class _TimingMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            template = getattr(scope.get("route"), "path", "unmatched")
+            template = getattr(scope.get("route"), "path_format", "unmatched")  # no ":path"
             self.metrics.latency.labels(route=template).observe(time.perf_counter() - start)
             self.metrics.requests.labels(
                 route=template, method=scope["method"], status=str(status)

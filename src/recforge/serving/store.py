@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from recforge.artifact import MANIFEST_FILE, load_for_serving
 from recforge.data.features import FeatureTable
-from recforge.errors import DataError
+from recforge.errors import DataError, NotFoundError, UnsupportedOperationError
 from recforge.retrieval import MANIFEST_FILE as ANN_MANIFEST
 from recforge.retrieval import ANNIndex, recommend_ann
 
@@ -121,7 +121,7 @@ class ServedModel:
         """Item indices int64 [m] having any of the genres `names` (matched case-blind)."""
         genres = self._genres()
         if genres is None:
-            raise DataError(
+            raise UnsupportedOperationError(
                 f"model {self.name!r} was saved without item genres, so it cannot filter by "
                 "them; train it with item features ('recforge train' on a MovieLens dataset)"
             )
@@ -129,7 +129,9 @@ class ServedModel:
         vocabulary = {str(g).lower(): n for n, g in enumerate(names_known)}
         unknown = [g for g in names if g.lower() not in vocabulary]
         if unknown:
-            raise DataError(f"unknown genre {unknown[0]!r}; genres: {', '.join(self.genre_names)}")
+            raise NotFoundError(
+                f"unknown genre {unknown[0]!r}; genres: {', '.join(self.genre_names)}"
+            )
         columns = [vocabulary[g.lower()] for g in names]
         return np.flatnonzero(matrix[:, columns].sum(axis=1) > 0)
 
