@@ -1,4 +1,4 @@
-"""Faults injected on purpose, counted: kill -9 during model saves and during neural fits.
+"""Faults injected on purpose, counted: kill -9 in saves, fits and serving; API fuzzing.
 
 --scenario saves: kill -9 at random points of `save`, with a reader polling. Two EASE models
 (reg 100 and reg 500, 2,000 items: a 16 MB weight matrix, so a save takes long enough to be
@@ -21,13 +21,27 @@ log less its timings), and those equal to the bit. FLOAT_NOISE: a seeded CPU fit
 process lands on a second outcome about one time in ten (scores up to 2e-4 apart, uninterrupted
 fits included), while a wrong resume moves scores by 1 or more.
 
+--scenario service: `recforge serve --workers 2` (EASE) under an open-loop load of --rate GETs
+per second: after --phase-s, one worker is killed with SIGKILL; after another --phase-s the
+service gets SIGTERM and a new one is started on the same port, then runs --phase-s more. The
+figures: the answers in each phase by status or error, server errors, how soon uvicorn
+replaced the dead worker, the restart's gap. No route writes stored state, so there is no
+acknowledged write to lose.
+
+--scenario fuzz: the HTTP API fuzzed by schemathesis from its OpenAPI schema, with the harness
+of tests/serving/test_api_fuzz.py (a real `recforge serve`, every check) and --examples cases
+per route in the fuzzing phase (make test runs 100). The figures: operations and test cases,
+passed and failed.
+
     .venv/bin/python benchmarks/bench_faults.py --scenario saves [--kills 1000]
         [--max-delay-ms 150]
     .venv/bin/python benchmarks/bench_faults.py --scenario resume [--trials 20]
         [--kills-per-trial 2]
+    .venv/bin/python benchmarks/bench_faults.py --scenario service [--rate 100] [--phase-s 10]
+    .venv/bin/python benchmarks/bench_faults.py --scenario fuzz [--examples 1000]
 
-Exits non-zero when any load failed or any resumed model differs. Results: each scenario's
-record in benchmarks/results/reliability.json (the others' are kept).
+Exits non-zero when any load failed, any resumed model differs or any fuzz case failed.
+Results: each scenario's record in benchmarks/results/reliability.json (the others' are kept).
 """
 
 from __future__ import annotations
@@ -37,11 +51,13 @@ import json
 import multiprocessing as mp
 import os
 import random
+import re
 import shlex
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -257,8 +273,174 @@ def resume_kills(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     return record, first
 
 
-SCENARIOS = {"saves": save_kills, "resume": resume_kills}
-RECORDS = {"saves": "save_kills", "resume": "resume_kills"}  # their keys in reliability.json
+def api_fuzz(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """The fuzz scenario: tests/serving/test_api_fuzz.py's harness with --examples per route."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from serving.test_api_fuzz import run_fuzz  # the same served set, config and checks
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as name:
+        run = run_fuzz(Path(name), args.examples)
+    report = run.stdout + run.stderr
+    seconds = time.perf_counter() - start
+    cases = re.search(r"(\d+) generated, (\d+) passed(?:, (\d+) failed)?", report)
+    operations = re.search(r"Tested: (\d+)", report)
+    if cases is None or operations is None:
+        return {"report_tail": report[-2000:]}, "st printed no summary"
+    failed = int(cases.group(3) or 0)
+    record = {
+        "tool": "schemathesis " + (re.search(r"Schemathesis v(\S+)", report) or ["", "?"])[1],
+        "checks": "all (incl. response schema conformance), phases examples, coverage, fuzzing",
+        "examples_per_route": args.examples,
+        "operations_tested": int(operations.group(1)),
+        "test_cases": int(cases.group(1)),
+        "passed": int(cases.group(2)),
+        "failed": failed,
+        "exit_status": run.returncode,
+        "seconds": round(seconds, 1),
+    }
+    print(
+        f"{record['operations_tested']} operations, {record['test_cases']} test cases: "
+        f"{failed} failed (st exit {run.returncode})"
+    )
+    failure = "" if failed == 0 and run.returncode == 0 else report[-3000:]
+    return record, failure
+
+
+class OpenLoop:
+    """GET `url` at `rate` per second whatever the answers (a pool sends each on schedule);
+    each outcome is (sent at, status or the error's type name)."""
+
+    def __init__(self, url: str, rate: float) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.url, self.rate = url, rate
+        self.outcomes: list[tuple[float, int | str]] = []
+        self._pool = ThreadPoolExecutor(max_workers=64)
+        self._stop = threading.Event()
+        self._pacer = threading.Thread(target=self._pace)
+
+    def __enter__(self) -> OpenLoop:
+        self._pacer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._pacer.join()
+        self._pool.shutdown(wait=True)
+
+    def _pace(self) -> None:
+        start, n = time.monotonic(), 0
+        while not self._stop.is_set():
+            self._pool.submit(self._one, time.monotonic())
+            n += 1
+            time.sleep(max(0.0, start + n / self.rate - time.monotonic()))
+
+    def _one(self, sent: float) -> None:
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.url, timeout=10) as response:
+                response.read()
+                outcome: int | str = response.status
+        except urllib.error.HTTPError as error:
+            outcome = error.code
+        except OSError as error:
+            reason = getattr(error, "reason", error)
+            outcome = type(reason).__name__
+        self.outcomes.append((sent, outcome))
+
+    def tally(self, since: float = 0.0, until: float = float("inf")) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for sent, outcome in self.outcomes:
+            if since <= sent < until:
+                counts[str(outcome)] = counts.get(str(outcome), 0) + 1
+        return counts
+
+
+def service_faults(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """The service scenario: kill -9 one of two workers, then restart the service, both under
+    an open-loop load of --rate requests per second."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from recforge.data import Interactions
+    from recforge.models import get
+    from serving.live_server import free_port, wait_until_up, worker_pids
+
+    with tempfile.TemporaryDirectory() as name:
+        work = Path(name)
+        rng = np.random.default_rng(0)
+        pairs = rng.choice(2_000 * 1_000, 50_000, replace=False)
+        data = Interactions.from_arrays(pairs // 1_000, pairs % 1_000)
+        get("ease").fit(data).save(work / "run" / "model")
+        port = free_port()
+        serve = [sys.executable, "-m", "recforge", "serve", str(work / "run"), "--port",
+                 str(port), "--workers", "2"]  # fmt: skip
+        url = f"http://127.0.0.1:{port}/users/7/recommendations?k=10"
+        first = subprocess.Popen(serve, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_until_up(first, url)
+        deadline = time.monotonic() + 60
+        while len(workers := worker_pids(first.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with OpenLoop(url, args.rate) as load:
+            time.sleep(args.phase_s)
+            killed_at = time.monotonic()
+            os.kill(workers[0], signal.SIGKILL)
+            replaced_s = None
+            while time.monotonic() < killed_at + args.phase_s:
+                now = worker_pids(first.pid)
+                if replaced_s is None and len(now) >= 2 and workers[0] not in now:
+                    replaced_s = time.monotonic() - killed_at
+                time.sleep(0.05)
+            stopped_at = time.monotonic()
+            first.terminate()  # SIGTERM: uvicorn stops accepting and finishes what it has
+            first.wait(timeout=60)
+            second = subprocess.Popen(serve, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            wait_until_up(second, url)
+            back_at = time.monotonic()
+            time.sleep(args.phase_s)
+        second.terminate()
+        second.wait(timeout=60)
+    before = load.tally(until=killed_at)
+    kill = load.tally(killed_at, stopped_at)
+    restart = load.tally(stopped_at, back_at + args.phase_s)
+    server_errors = sum(n for k, n in load.tally().items() if k.startswith("5"))
+    refused = ("200", "ConnectionRefusedError")  # an answer, or no connection at all
+    reset = sum(n for p in (kill, restart) for k, n in p.items() if k not in refused)
+    record = {
+        "served": "ease, 2,000 users x 1,000 items, 2 workers; GET top-10 of one user",
+        "rate_per_s": args.rate,
+        "phase_s": args.phase_s,
+        "before": before,
+        "after_kill_of_one_worker": kill,
+        "worker_replaced_after_s": None if replaced_s is None else round(replaced_s, 2),
+        "across_restart": restart,
+        "restart_gap_s": round(back_at - stopped_at, 2),
+        "server_errors": server_errors,
+        "requests_reset_unanswered": reset,
+        "reset_means": "the connection was reset before any answer (at a restart: those the "
+        "kernel had queued for the old service when it closed its socket)",
+        "writes": "none: no route changes stored state, so no acknowledged write can be lost",
+    }
+    print(json.dumps(record, indent=1))
+    failure = ""
+    if server_errors or kill.get("200", 0) == 0 or replaced_s is None:
+        failure = "a 5xx, no answer after the kill, or no replacement worker"
+    return record, failure
+
+
+SCENARIOS = {
+    "saves": save_kills,
+    "resume": resume_kills,
+    "fuzz": api_fuzz,
+    "service": service_faults,
+}
+RECORDS = {  # their keys in reliability.json
+    "saves": "save_kills",
+    "resume": "resume_kills",
+    "fuzz": "api_fuzz",
+    "service": "service_faults",
+}
 
 
 def main() -> None:
@@ -268,6 +450,9 @@ def main() -> None:
     parser.add_argument("--max-delay-ms", type=float, default=150.0, help="saves")
     parser.add_argument("--trials", type=int, default=20, help="resume: fits to cut")
     parser.add_argument("--kills-per-trial", type=int, default=2, help="resume")
+    parser.add_argument("--examples", type=int, default=1000, help="fuzz: cases per route")
+    parser.add_argument("--rate", type=float, default=100.0, help="service: requests/s")
+    parser.add_argument("--phase-s", type=float, default=10.0, help="service: s per phase")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     record, failure = SCENARIOS[args.scenario](args)

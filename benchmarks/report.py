@@ -27,7 +27,8 @@ COMMAND = ".venv/bin/python benchmarks/report.py"
 
 # the order of the known sections; other results files follow in name order
 ORDER: tuple[str, ...] = ("ranking", "neural", "sequence", "surprise", "deep_ratings", "ann")
-ORDER += ("serving", "scale", "loader", "evaluator", "synthetic")
+ORDER += ("serving", "scale", "loader", "evaluator", "synthetic", "ease", "reliability")
+SCRIPTS = {"reliability": "faults"}  # results files written by a script of another name
 
 PREAMBLE = f"""\
 # Benchmarks
@@ -679,6 +680,43 @@ def synthetic(d: Record) -> list[str]:
     return out + table(columns, d.get("cases", []))
 
 
+def ease(d: Record) -> list[str]:
+    cases = ["before", "float64", "float32"]
+    fits = sorted(
+        ({**r, "_run": k} for k, r in d.get("fits", {}).items()),
+        key=lambda r: (r.get("items", 0), cases.index(r["case"]) if r.get("case") in cases else 9),
+    )
+    before = {r["items"]: r for r in fits if r.get("case") == "before" and "fit_s" in r}
+
+    def vs_before(r: Record) -> str:
+        old = before.get(r.get("items"))
+        return "-" if old is None or r is old else ratio(r.get("fit_s"), old["fit_s"])
+
+    columns = [("fit", lambda r: str(r["_run"])), col("users", "users")]
+    columns += [col("interactions", "interactions"), col("fit s", "fit_s")]
+    columns += [("s vs before", vs_before), col("peak RSS MiB", "peak_rss_mib")]
+    columns += [("failed", lambda r: str(r.get("failed", "")))]
+    out = table(columns, fits, "before: the fit of 9ec543e (float64, solve against I).")
+    rows = [{"k": k, "v": v} for k, v in d.get("quality", {}).items()]
+
+    def value(r: Record) -> str:  # NDCG with all its digits: the choice rests on them
+        return metric(r["v"]) if str(r["k"]).startswith("valid_ndcg") else num(r["v"])
+
+    return out + table([("quality check", lambda r: str(r["k"])), ("value", value)], rows)
+
+
+def reliability(d: Record) -> list[str]:
+    out: list[str] = []
+    for name, record in d.items():
+        if name == "machine" or not isinstance(record, dict):
+            continue
+        when = record.get("machine", {}).get("when", "")
+        out += [f"### {name}", "", f"`{record.get('command', '')}` ({day(when)})", ""]
+        rest = {k: v for k, v in record.items() if k not in ("machine", "command")}
+        out += figures(rest)
+    return out
+
+
 def generic(d: Record) -> list[str]:
     """The top-level figures of a results file of an unknown layout."""
     return figures({k: v for k, v in d.items() if k not in ("machine", "date")})
@@ -696,13 +734,15 @@ RENDER: dict[str, Callable[[Record], list[str]]] = {
     "loader": loader,
     "evaluator": evaluator,
     "synthetic": synthetic,
+    "ease": ease,
+    "reliability": reliability,
 }
 
 
 # ----------------------------------------------------------------------------- the page
 def script_doc(name: str) -> tuple[str, list[str]]:
     """(first paragraph, command lines) of benchmarks/bench_<name>.py's module docstring."""
-    path = HERE / f"bench_{name}.py"
+    path = HERE / f"bench_{SCRIPTS.get(name, name)}.py"
     doc = (ast.get_docstring(ast.parse(path.read_text())) or "") if path.exists() else ""
     commands: list[str] = []
     indent = -1
@@ -723,7 +763,8 @@ def section(name: str, path: Path) -> list[str]:
     summary, commands = script_doc(name)
     out = [f"## {name}", ""] + ([summary, ""] if summary else [])
     if commands:
-        out += [f"Produced by (see `benchmarks/bench_{name}.py`):", "", "```bash", *commands]
+        script = f"benchmarks/bench_{SCRIPTS.get(name, name)}.py"
+        out += [f"Produced by (see `{script}`):", "", "```bash", *commands]
         out += ["```", ""]
     out += [f"Results: `benchmarks/results/{path.name}`.", ""]
     try:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recforge.data import Interactions, random_split
 from recforge.errors import DataError
 from recforge.evaluation import rmse
 from recforge.models import get
+from recforge.models.ease import invert_spd_in_place
 
 from .conformance import checkerboard
 from .reference_als import reference_explicit_als, reference_ials
@@ -26,15 +29,45 @@ def implicit_counts() -> Interactions:
     return Interactions.from_arrays(users, items, counts, explicit=False)
 
 
-def test_ease_weights_follow_the_closed_form() -> None:
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_ease_weights_follow_the_closed_form(dtype: str) -> None:
     data = implicit_counts()
-    model = get("ease", reg=2.0).fit(data)
+    model = get("ease", reg=2.0, dtype=dtype).fit(data)
     X = data.binary().toarray().astype(np.float64)
     P = np.linalg.inv(X.T @ X + 2.0 * np.eye(X.shape[1]))
     B = np.eye(X.shape[1]) - P / np.diag(P)[None, :]
     np.fill_diagonal(B, 0.0)
+    assert model.weights_.dtype == np.float32
     np.testing.assert_allclose(model.weights_, B, atol=1e-5)
     np.testing.assert_allclose(model.score(np.arange(8)), X @ B, atol=1e-5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    block=st.integers(1, 16),
+    order=st.sampled_from("CF"),
+    seed=st.integers(0, 2**16),
+)
+def test_the_in_place_inverse_of_a_positive_definite_matrix(
+    n: int, block: int, order: str, seed: int
+) -> None:
+    """Any size, block size of the mirroring and memory order: the full inverse, symmetric,
+    written into the matrix itself."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n + 2, n))
+    matrix = np.array(a.T @ a + 0.5 * np.eye(n), order=order)
+    expected = np.linalg.inv(matrix)
+    memory = matrix.ctypes.data
+    invert_spd_in_place(matrix, block=block)
+    assert matrix.ctypes.data == memory
+    np.testing.assert_allclose(matrix, expected, rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(matrix, matrix.T)
+
+
+def test_the_in_place_inverse_refuses_a_matrix_that_is_not_positive_definite() -> None:
+    with pytest.raises(DataError, match=r"not positive definite.*raise reg"):
+        invert_spd_in_place(np.array([[1.0, 2.0], [2.0, 1.0]]))
 
 
 def test_ease_serves_a_history_like_a_known_user() -> None:

@@ -120,6 +120,23 @@ def _ease_answer(model: Any) -> None:
     np.testing.assert_allclose(model.weights_, B, atol=1e-6)
 
 
+def _sparse_ease_answer(model: Any) -> None:
+    """Every item a neighbour (k ≥ I − 1): EASE's weights exactly; k = 2: each column the
+    ridge regression on the column's two most co-occurring items (ties: lower index)."""
+    X = checkerboard().binary().toarray().astype(np.float64)
+    gram = X.T @ X
+    full = get("sparseease", reg=model.reg, neighbours=10).fit(checkerboard())
+    _ease_answer(type("Dense", (), {"reg": model.reg, "weights_": full.weights.toarray()}))
+    two = get("sparseease", reg=model.reg, neighbours=2).fit(checkerboard())
+    expected = np.zeros((6, 6))
+    for j in range(6):
+        others = [i for i in range(6) if i != j]
+        chosen = sorted(sorted(others, key=lambda i: (-gram[j, i], i))[:2])
+        system = gram[np.ix_(chosen, chosen)] + model.reg * np.eye(2)
+        expected[chosen, j] = np.linalg.solve(system, gram[chosen, j])
+    np.testing.assert_allclose(two.weights.toarray(), expected, atol=1e-6)
+
+
 def _ials_answer(model: Any) -> None:
     seeded = get("ials", factors=2, iterations=3, reg=0.2, alpha=1.5, cg_steps=25, seed=9)
     seeded.fit(checkerboard())
@@ -223,6 +240,7 @@ KNOWN_ANSWERS: dict[str, Callable[[Any], None]] = {
     "nmf": _nmf_answer,
     "itemknn": _knn_answer("itemknn"),
     "ease": _ease_answer,
+    "sparseease": _sparse_ease_answer,
     "content": _content_answer,
     "hybrid": _hybrid_answer,
     "puresvd": _puresvd_answer,
@@ -249,7 +267,8 @@ BAD_PARAMS: dict[str, list[dict[str, Any]]] = {
         {"min_user_interactions": -1},
     ],
     "content": [{"text_weight": -1.0}, {"min_df": 0}, {"seed": 0.5}],
-    "ease": [{"reg": 0.0}, {"reg": "big"}, {"seed": -3}],
+    "ease": [{"reg": 0.0}, {"reg": "big"}, {"dtype": "float16"}, {"seed": -3}],
+    "sparseease": [{"reg": -1.0}, {"neighbours": 0}, {"neighbours": 2.5}, {"seed": "x"}],
     "ials": [{"factors": 0}, {"alpha": -1.0}, {"cg_steps": 0}, {"init_std": 0.0}],
     "als": [{"reg": 0.0}, {"weighted_reg": "yes"}, {"iterations": 0}, {"reg_bias": -1.0}],
     "pmf": [{"sigma": 0.0}, {"sigma_user": -1.0}, {"biased": 0}, {"factors": "k"}],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -36,3 +37,33 @@ def wait_until_up(process: subprocess.Popen[bytes], url: str, seconds: float = 6
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"the server did not answer {url} within {seconds} s")
+
+
+def worker_pids(server_pid: int) -> list[int]:
+    """The worker processes of a `recforge serve --workers N` process (its children that run
+    uvicorn's spawned workers, not multiprocessing's resource tracker), from /proc."""
+    workers = []
+    for child in _children(server_pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as fh:
+                command = fh.read().replace(b"\0", b" ")
+        except OSError:
+            continue  # gone meanwhile
+        if b"spawn_main" in command and b"resource_tracker" not in command:
+            workers.append(child)
+    return workers
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                found += [int(p) for p in fh.read().split()]
+        except OSError:
+            continue
+    return found

@@ -65,8 +65,11 @@ def _string_ids() -> tuple[Interactions, FeatureTable]:
     return data, features
 
 
-def test_every_route_keeps_its_documented_contract(tmp_path: Path) -> None:
-    root = tmp_path / "served"
+def run_fuzz(workdir: Path, examples: int) -> subprocess.CompletedProcess[str]:
+    """Serve the models above from `workdir` and fuzz every route, `examples` cases per route
+    in the fuzzing phase; st's finished process (benchmarks/bench_faults.py --scenario fuzz
+    runs this with more examples)."""
+    root = workdir / "served"
     data, features = _string_ids()
     get("ease").fit(data).save(root / "ease", items=features, ratings=data)
     get("bias", n_epochs=3).fit(data).save(root / "bias")
@@ -79,19 +82,24 @@ def test_every_route_keeps_its_documented_contract(tmp_path: Path) -> None:
     fuzz = [
         str(Path(sys.executable).parent / "st"), "run", f"{base}/openapi.json",
         "--checks", "all", "--phases", "examples,coverage,fuzzing",
-        "--max-examples", str(EXAMPLES), "--seed", "20261205", "--workers", "1",
+        "--max-examples", str(examples), "--seed", "20261205", "--workers", "1",
         "--continue-on-failure", "--no-color",
     ]  # fmt: skip
-    (tmp_path / "schemathesis.toml").write_text(KNOWN)
+    (workdir / "schemathesis.toml").write_text(KNOWN)
     with subprocess.Popen(serve, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as server:
         try:
             wait_until_up(server, base + "/health")
             run = subprocess.run(
-                fuzz, capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                fuzz, capture_output=True, text=True, cwd=workdir, timeout=3600,
             )  # fmt: skip
         finally:
             server.terminate()
             server.wait(timeout=30)
+    return run
+
+
+def test_every_route_keeps_its_documented_contract(tmp_path: Path) -> None:
+    run = run_fuzz(tmp_path, EXAMPLES)
     report = run.stdout + run.stderr
     assert run.returncode == 0, report[-6000:]
     tested = re.search(r"(\d+) generated, (\d+) passed", report)

@@ -26,6 +26,7 @@ from recforge.models.popularity import Popularity
 from recforge.models.puresvd import PureSVD
 from recforge.models.registry import available, get, model_class, register
 from recforge.models.sasrec import SASRec
+from recforge.models.sparse_ease import SparseEASE
 from recforge.models.torch_mf import TorchMF
 from recforge.models.two_tower import TwoTower
 from recforge.models.vae import MultDAE, MultVAE
@@ -64,6 +65,7 @@ __all__ = [
     "Recommender",
     "SASRec",
     "SVDpp",
+    "SparseEASE",
     "TorchMF",
     "TwoTower",
     "UAutoRec",
