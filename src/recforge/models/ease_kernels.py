@@ -18,7 +18,7 @@ def restricted_ridge(indptr, indices, values, k, reg, out_rows, out_weights):  #
     (ties: the lower index first); the weights solve the ridge regression of item j's column
     of X on theirs, b = (G[N_j, N_j] + reg·I)⁻¹ G[N_j, j] — EASE's closed form restricted
     to N_j (with every other item as N_j it is EASE's column exactly).
-    out_rows: int64 [n, k], N_j ascending; out_weights: float64 [n, k], b. Rows with fewer
+    out_rows: int [n, k], N_j ascending; out_weights: float [n, k], b. Rows with fewer
     than k neighbours leave the rest as the caller filled it (−1 and 0).
     """
     n = indptr.size - 1

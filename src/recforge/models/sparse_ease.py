@@ -7,7 +7,8 @@ is the same regression on j's `neighbours` items of largest co-occurrence count 
     B[N_j, j] = (G[N_j, N_j] + λI)⁻¹ G[N_j, j],   G = XᵀX,   score(u) = x_u·B
 (the neighbourhood restriction of SLIM's fsSLIM, Ning & Karypis 2012, with EASE's closed
 form). Fitting takes G as a sparse matrix and I small solves of k × k, in parallel; B is
-sparse CSR [I, I] with at most k entries per column (12·k·I bytes).
+sparse CSR [I, I] with at most k entries per column (12·k·I bytes; the fit peaks near
+30·k·I bytes besides the sparse G).
 """
 
 from __future__ import annotations
@@ -64,15 +65,15 @@ class SparseEASE(Recommender):
         gram = sp.csr_array(X.T @ X, dtype=np.float64)  # co-occurrence counts [I, I]
         gram.sort_indices()
         n, k = gram.shape[0], int(min(self.neighbours, max(gram.shape[0] - 1, 1)))
-        rows = np.full((n, k), -1, dtype=np.int64)
-        weights = np.zeros((n, k))
+        rows = np.full((n, k), -1, dtype=np.int32)
+        weights = np.zeros((n, k), dtype=np.float32)
         reg = float(self.reg)
         with threadpool_limits(limits=1, user_api="blas"):  # numba's threads solve in parallel
             restricted_ridge(gram.indptr, gram.indices, gram.data, k, reg, rows, weights)
         kept = rows >= 0
-        targets = np.broadcast_to(np.arange(n)[:, None], rows.shape)[kept]
+        targets = np.broadcast_to(np.arange(n, dtype=np.int32)[:, None], rows.shape)[kept]
         B = sp.csr_array(
-            (weights[kept].astype(np.float32), (rows[kept], targets)), shape=(n, n)
+            (weights[kept], (rows[kept], targets)), shape=(n, n)
         )  # B[i, j]: how much having seen item i adds to item j's score
         B.sort_indices()
         self._set_weights(B)
