@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -721,3 +723,39 @@ def test_malformed_data_gets_one_line_naming_the_file_from_every_command(
     }[command]
     code, _, err = run(capsys, *argv)
     assert_one_line_error(code, err, case)
+
+
+ODD_BUT_VALID: dict[str, tuple[bytes, int, str]] = {  # name → (content, users, warning or "")
+    "duplicates.csv": (b"user,item,rating\nu1,i1,5\nu1,i1,3\nu2,i2,4\nu3,i2,5\n", 3, "duplicate"),
+    "huge-ids.csv": (
+        b"user,item,rating\n99999999999999999999,i1,5\n99999999999999999998,i2,4\n1,i1,3\n",
+        3,  # ids beyond int64 are read as text: no two users merge
+        "",
+    ),
+    "one-line.csv": (b"user,item,rating\nu1,i1,5\n", 1, ""),
+    "gzip-no-suffix.csv": (gzip.compress(b"user,item,rating\nu1,i1,5\nu2,i2,4\n"), 2, ""),
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_BUT_VALID))
+def test_odd_but_valid_data_is_read_whole_and_trained_on(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, case: str
+) -> None:
+    """The rest of the malformed-data corpus: files that are odd but valid are read whole
+    (a merge only with a one-line warning that names the file), and a model trains on them."""
+    content, users, warning = ODD_BUT_VALID[case]
+    path = tmp_path / case
+    path.write_bytes(content)
+    code, out, err = run(capsys, "data", "info", str(path))
+    assert code == 0, err
+    assert re.search(rf"^users\s+{users}$", out, re.MULTILINE), out
+    if warning:
+        assert len(err.splitlines()) == 1
+        assert err.startswith(f"warning: {path}")
+        assert warning in err
+    else:
+        assert err == ""
+    code, out, err = run(capsys, "train", "--data", str(path), "--model", "popularity", "--out",
+                         str(tmp_path / "m"))  # fmt: skip
+    assert code == 0, err
+    assert f"({users} users" in out
