@@ -15,6 +15,7 @@ __all__ = [
     "DatasetNotFoundError",
     "DuplicateInteractionError",
     "NotFittedError",
+    "NotFoundError",
     "ParameterError",
     "RecforgeError",
     "StorageError",

@@ -90,7 +90,7 @@ def _answers(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 _READ = _answers(404, 422)  # a read naming a model, user or item
-_BODY = (404, 409, 413, 422)  # a route that takes a JSON body
+_BODY = _answers(404, 409, 413, 422)  # a route that takes a JSON body
 
 
 class Body(BaseModel):
@@ -551,7 +551,7 @@ def create_app(
     @app.post(
         "/recommendations",
         response_model=list[UserRecommendations],
-        responses=_answers(*_BODY),
+        responses=_BODY,
     )
     def recommend_batch(body: BatchRequest) -> list[UserRecommendations]:
         """The same for a batch of users, in the order given."""
@@ -563,7 +563,7 @@ def create_app(
     @app.post(
         "/recommendations/for-history",
         response_model=HistoryRecommendations,
-        responses=_answers(*_BODY),
+        responses=_BODY,
     )
     def recommend_history(body: HistoryRequest) -> HistoryRecommendations:
         """A new user from the items they liked, without retraining: the model's own history
@@ -629,7 +629,7 @@ def create_app(
         ids, sims = m.model.similar_items([item], k=capped(k, m))
         return listing(m, ids[0], sims[0])
 
-    @app.post("/predict", response_model=list[Prediction], responses=_answers(*_BODY))
+    @app.post("/predict", response_model=list[Prediction], responses=_BODY)
     def predict(body: PredictRequest) -> list[Prediction]:
         """Predicted ratings; unknown users or items fall back on what the model knows."""
         m = served(body.model)
