@@ -18,8 +18,8 @@ command with --resume (without it when the kill came before the first checkpoint
 figures: trials and kills, runs that failed, and trials whose final model differs from the
 uninterrupted one (scores of every user apart by more than FLOAT_NOISE, or another per-epoch
 log less its timings), and those equal to the bit. FLOAT_NOISE: a seeded CPU fit in a fresh
-process lands on a second outcome about one time in ten (scores up to 2e-4 apart, uninterrupted
-fits included), while a wrong resume moves scores by 1 or more.
+process now and then lands on a second outcome a little apart (uninterrupted fits included),
+while a wrong resume moves scores by whole units; largest_score_gap records the noise seen.
 
 --scenario service: `recforge serve --workers 2` (EASE) under an open-loop load of --rate GETs
 per second: after --phase-s, one worker is killed with SIGKILL; after another --phase-s the

@@ -4,9 +4,10 @@ the same per-epoch log, each epoch once. benchmarks/bench_faults.py --scenario r
 this at random kill times and counts.
 
 "The same" allows float noise: a seeded CPU fit run as a fresh process, checkpointing every
-epoch, lands on a second outcome in roughly one process in ten, scores apart by up to 2e-4
-(measured on uninterrupted fits too, so not a resume effect). A wrong resume is far apart:
-the optimizer's moments dropped moves scores by 1.0, a shuffle generator off by 2.6."""
+epoch, now and then lands on a second outcome whose scores differ in the fourth decimal
+(uninterrupted fits too, so not a resume effect; benchmarks/results/reliability.json counts
+it). A wrong resume (the optimizer's moments dropped, the shuffle generator off) moves scores
+by whole units, far beyond FLOAT_NOISE."""
 
 from __future__ import annotations
 

@@ -98,7 +98,7 @@ def invert_spd_in_place(matrix: np.ndarray, block: int = 2048) -> None:
         raise ValueError("invert_spd_in_place needs a contiguous matrix")
     potrf, potri = scipy.linalg.get_lapack_funcs(("potrf", "potri"), (fortran,))
     # OpenBLAS's threaded Cholesky (potrf → parallel syrk) crashes the process with SIGSEGV
-    # on large matrices (26,962 items here; 23,500 passed): it runs on one BLAS thread.
+    # on large matrices (benchmarks/results/ease.json, "before 27000 items"): one BLAS thread.
     with threadpool_limits(limits=1, user_api="blas"):
         factor, info = potrf(fortran, lower=False, clean=False, overwrite_a=True)
     if info != 0:
