@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +117,40 @@ def over_seeds(runs: list[dict[str, Any]], spread: str) -> dict[str, Any]:
     record["seeds"] = [r["seed"] for r in runs]
     record["runs"] = runs
     return record
+
+
+def grid_search(
+    axes: dict[str, list[Any]],
+    score: Callable[[dict[str, Any]], float],
+    rounds: int,
+    floors: dict[str, float] | None = None,
+    key: str = "valid",
+) -> list[dict[str, Any]]:
+    """Score every point of the grid `axes` (higher is better) and, where the best lies on an
+    axis's edge, extend that axis one step outward from the best point (the ratio of its first
+    two values), for up to `rounds` rounds; an axis never goes below its `floors` value.
+    Returns every point tried: {"params", key: its score, "extension_round"}."""
+    floors = floors or {}
+    tried: list[dict[str, Any]] = []
+
+    def run(point: dict[str, Any], round_: int) -> None:
+        tried.append({"params": point, key: score(point), "extension_round": round_})
+
+    for values in itertools.product(*axes.values()):
+        run(dict(zip(axes, values, strict=True)), 0)
+    for round_ in range(1, rounds + 1):
+        best = max(tried, key=lambda t: t[key])["params"]
+        new = []
+        for axis, start in axes.items():
+            seen = sorted({t["params"][axis] for t in tried})
+            step = start[1] / start[0]
+            if best[axis] == seen[-1]:
+                new.append({**best, axis: type(start[0])(seen[-1] * step)})
+            elif best[axis] == seen[0] and seen[0] / step > floors.get(axis, 0):
+                new.append({**best, axis: type(start[0])(seen[0] / step)})
+        new = [p for p in new if p not in [t["params"] for t in tried]]
+        if not new:
+            break
+        for point in new:
+            run(point, round_)
+    return tried

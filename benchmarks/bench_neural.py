@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import RESULTS, over_seeds, read_result, write_result
+from _common import RESULTS, grid_search, over_seeds, read_result, write_result
 from bench_ranking import implicit_feedback, ndcg, raw_lists, test_users, write_pairs
 from peers import HERE, peer_python
 from recforge.data import Interactions, user_split
@@ -155,32 +155,15 @@ def tune_defaults(name: str, inner: Any, device: str) -> dict[str, Any]:
     from recforge.evaluation import evaluate
 
     axes = TUNE_GRIDS[name]
-    tried: list[dict[str, Any]] = []
 
-    def run(point: dict[str, Any], round_: int) -> None:
+    def score(point: dict[str, Any]) -> float:
         model = get(name, seed=0, device=device, progress=False, **point).fit(inner.train)
         found = evaluate(model, inner.test, train=inner.train, k=[10], metrics=["ndcg"])
-        tried.append({"params": point, "valid_ndcg@10": found.as_dict()["ndcg@10"],
-                      "extension_round": round_})  # fmt: skip
-        print(f"tune {name} {point}: valid NDCG@10 {tried[-1]['valid_ndcg@10']:.4f}", flush=True)
+        value = float(found.as_dict()["ndcg@10"])
+        print(f"tune {name} {point}: valid NDCG@10 {value:.4f}", flush=True)
+        return value
 
-    for values in itertools.product(*axes.values()):
-        run(dict(zip(axes, values, strict=True)), 0)
-    for round_ in range(1, EXTENSION_ROUNDS + 1):
-        best = max(tried, key=lambda t: t["valid_ndcg@10"])["params"]
-        new = []
-        for axis, start in axes.items():
-            seen = sorted({t["params"][axis] for t in tried})
-            step = start[1] / start[0]
-            if best[axis] == seen[-1]:
-                new.append({**best, axis: type(start[0])(seen[-1] * step)})
-            elif best[axis] == seen[0] and (axis != "dropout" or seen[0] / step > 0.05):
-                new.append({**best, axis: type(start[0])(seen[0] / step)})
-        new = [p for p in new if p not in [t["params"] for t in tried]]
-        if not new:
-            break
-        for point in new:
-            run(point, round_)
+    tried = grid_search(axes, score, EXTENSION_ROUNDS, {"dropout": 0.05}, key="valid_ndcg@10")
     best = max(tried, key=lambda t: t["valid_ndcg@10"])
     defaults = get(name).get_params()
     return {"valid": "inner split (the latest 20% of outer.train per user)", "grid": tried,

@@ -66,6 +66,12 @@ replacing its old run, and the record is saved after every seed. So a peer's fur
 be fitted one at a time, over several sittings with --resumable, and a finished seed is kept
 when a later one is stopped. Runs recorded with other parameters are refused.
 
+--tune MODEL chooses MODEL's defaults on validation alone: each point of TUNE_GRIDS[MODEL] is
+fitted on train with seed 0 and the usual early stopping, and scored by its best validation
+NDCG@10 (the valid item; no test part is read); where the best lies on the grid's edge, that
+axis is extended one step outward (TUNE_ROUNDS times at most). The grid and the chosen point go
+to "tuning" in the results; the defaults are then set to it by hand and the comparison re-run.
+
 --latency: recforge's recommend_for_history for 50-item histories (the newest 50 train + valid
 items of each ML-100K user who has that many), on CPU, on a model of each pair trained for
 --latency-epochs epochs (latency does not depend on training): --latency-calls timed calls
@@ -85,10 +91,12 @@ the data is built) and of the data generation, and on CUDA the peak allocated GP
         [--models sasrec,gru4rec,bert4rec,caser] [--peers-only | --ours-only] [--seeds 0] \
         [--device cpu] [--threads N] [--max-epochs 300] [--params JSON] [--peer-params JSON] \
         [--latency [--latency-epochs 3] [--latency-calls 2000]] \
-        [--scale [--interactions 20000000]] [--compare] [--resumable] [--add-seeds]
-With --latency and/or --scale only those sections run, unless --compare is given too. A model
-recforge does not register yet is skipped with a message. Results: benchmarks/results/sequence.json
-(merged: a run of some models or sections keeps the others' figures).
+        [--scale [--interactions 20000000]] [--tune bert4rec] [--compare] [--resumable] \
+        [--add-seeds]
+With --latency, --scale and/or --tune only those sections run, unless --compare is given too. A
+model recforge does not register yet is skipped with a message. Results:
+benchmarks/results/sequence.json (merged: a run of some models or sections keeps the others'
+figures).
 """
 
 from __future__ import annotations
@@ -111,6 +119,7 @@ import numpy as np
 from _common import (
     RESULTS,
     current_rss_mb,
+    grid_search,
     over_seeds,
     peak_rss_mb,
     read_result,
@@ -143,6 +152,10 @@ PEER_PARAMS: dict[str, dict[str, Any]] = {name: {} for name in PAIRS}
 PEER_PARAMS["caser"] = {"MAX_ITEM_LIST_LENGTH": 10}
 # RecBole's early stopping as shipped, in recforge's terms (see the module docstring)
 STOPPING: dict[str, Any] = {"epochs": MAX_EPOCHS, "patience": 11, "valid_metric": "ndcg@10"}
+
+# --tune MODEL: the grid over which validation chooses MODEL's defaults (see the docstring)
+TUNE_GRIDS: dict[str, dict[str, list[Any]]] = {"bert4rec": {"copies": [5, 10, 20]}}
+TUNE_ROUNDS = 1  # extensions of an axis whose best lies on the grid's edge
 
 PEER_STATE = HERE / ".peer-state"  # --resumable: unfinished RecBole fits, one folder each
 
@@ -287,6 +300,37 @@ def ours(
         "predict_seconds": predict_seconds,
         "valid_curve": [round(e[STOPPING["valid_metric"]], 4) for e in epochs],
         "device": args.device,
+    }
+
+
+def tune_defaults(pair: str, data: Data, args: argparse.Namespace) -> dict[str, Any]:
+    """The early-stopped best validation NDCG@10 (fit on train, seed 0; no test part is read)
+    of each TUNE_GRIDS point, and the best point."""
+
+    def score(point: dict[str, Any]) -> float:
+        model: Any = get(
+            pair, seed=0, device=args.device, progress=False, **ours_params(pair, args), **point
+        )
+        start = time.perf_counter()
+        model.fit(data.train, data.valid)
+        history = model.training_history_
+        print(
+            f"tune {pair} {point}: valid NDCG@10 {history.best_value:.4f}, best epoch "
+            f"{history.best_epoch}/{len(history.epochs)}, {time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
+        return float(history.best_value)
+
+    axes = TUNE_GRIDS[pair]
+    tried = grid_search(axes, score, TUNE_ROUNDS, key="valid_ndcg@10")
+    defaults = get(pair).get_params()
+    return {
+        "valid": "the valid item of leave_last_out (fit on train, seed 0, early stopping on it)",
+        "grid": tried,
+        "chosen": max(tried, key=lambda t: t["valid_ndcg@10"])["params"],
+        "defaults": {k: defaults[k] for k in axes},
+        "threads": args.threads,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
 
@@ -628,6 +672,11 @@ def main() -> None:
         help="join this run's seeds to those recorded with the same settings, saving after "
         "each seed (see the module docstring)",
     )
+    parser.add_argument(
+        "--tune",
+        choices=sorted(TUNE_GRIDS),
+        help="choose this model's defaults on validation alone (TUNE_GRIDS)",
+    )
     parser.add_argument("--latency", action="store_true", help="recommend_for_history latency")
     parser.add_argument("--latency-epochs", type=int, default=3)
     parser.add_argument("--latency-calls", type=int, default=2000)
@@ -671,11 +720,11 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    compare = args.compare or not (args.latency or args.scale)
+    compare = args.compare or not (args.latency or args.scale or args.tune)
     sides = (
         ["peer"] if args.peers_only else ["recforge"] if args.ours_only else ["recforge", "peer"]
     )
-    done: dict[str, dict[str, Any]] = {"pairs": {}, "latency": {}, "scale": {}}
+    done: dict[str, dict[str, Any]] = {"pairs": {}, "latency": {}, "scale": {}, "tuning": {}}
 
     def save() -> dict[str, Any]:
         """Merge this run's records into results/sequence.json (re-read each time, so another
@@ -696,13 +745,21 @@ def main() -> None:
         results["pairs"] = results.get("pairs", {})
         for pair, by_side in done["pairs"].items():
             results["pairs"].setdefault(pair, {}).update(by_side)
-        for section in ("latency", "scale"):
+        for section in ("latency", "scale", "tuning"):
             results.setdefault(section, {}).update(done[section])
         write_result("sequence", results)
         return results
 
     with tempfile.TemporaryDirectory() as name:
-        data = Data(Path(name)) if (compare and pairs) or (args.latency and pairs) else None
+        needed = (bool(pairs) and (compare or args.latency)) or args.tune is not None
+        data = Data(Path(name)) if needed else None
+        if args.tune:
+            assert data is not None
+            found = tune_defaults(args.tune, data, args)
+            done["tuning"][args.tune] = found
+            save()
+            chosen, defaults = found["chosen"], found["defaults"]
+            print(f"{args.tune}: validation chooses {chosen} (defaults {defaults})", flush=True)
         for pair in pairs if compare else []:
             assert data is not None
             for side in sides:

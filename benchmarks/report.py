@@ -419,6 +419,8 @@ def sequence(d: Record) -> list[str]:
     out += ["Peer settings:", ""] if peers else []
     out += [f"- {r['_model']} ({r.get('model')}): {settings(r['settings'])}" for r in peers]
     out += [""] if peers else []
+    for name, found in d.get("tuning", {}).items():
+        out += tuning_table(name, found, "valid_ndcg@10", "valid NDCG@10")
     latency = [{**r, "_run": k} for k, r in d.get("latency", {}).items()]
     columns = [RUN, col("params", "params", settings), col("history items", "history_items")]
     columns += [col("calls", "calls"), col("p50 µs", "p50_us"), col("p99 µs", "p99_us")]

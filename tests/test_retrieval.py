@@ -173,12 +173,13 @@ def test_padding_when_fewer_than_k_items_remain(index: ANNIndex, vectors: Any) -
     assert np.isneginf(scores[0, 3:]).all()
     assert ids[1].tolist() == [-1] * 5
     assert np.isneginf(scores[1]).all()
-    # k above the catalogue: every item, then padding
+    # k above the catalogue: every item, the width capped at the catalogue
     small = ANNIndex.build(items[:7], "hnsw")
-    ids, scores = small.search(queries[:1], 10)
-    assert sorted(ids[0, :7].tolist()) == list(range(7))
-    assert ids[0, 7:].tolist() == [-1] * 3
-    assert np.isneginf(scores[0, 7:]).all()
+    ids, scores = small.search(queries[:1], 10**9, exclude=[np.array([2])])
+    assert ids.shape == scores.shape == (1, 7)
+    assert sorted(ids[0, :6].tolist()) == [0, 1, 3, 4, 5, 6]
+    assert ids[0, 6] == -1
+    assert np.isneginf(scores[0, 6])
 
 
 def test_short_approximate_rows_fall_back_to_an_exact_scan(vectors: Any) -> None:

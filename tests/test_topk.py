@@ -41,9 +41,11 @@ def test_topk_matches_a_full_sort(case: tuple[np.ndarray, int]) -> None:
         np.testing.assert_array_equal(one_values[0], want_values[row])
 
 
-def test_topk_padded_marks_excluded_and_missing_items() -> None:
+def test_topk_padded_marks_excluded_items_and_is_never_wider_than_the_columns() -> None:
     scores = np.array([[3.0, -np.inf, 1.0]], dtype=np.float32)
     ids, values = topk_padded(scores, 5)
-    np.testing.assert_array_equal(ids, [[0, 2, -1, -1, -1]])
+    np.testing.assert_array_equal(ids, [[0, 2, -1]])
     np.testing.assert_array_equal(values[0, :2], [3.0, 1.0])
     assert np.isneginf(values[0, 2:]).all()
+    ids, values = topk_padded(scores, 10**12)  # a huge k allocates nothing beyond N
+    assert ids.shape == values.shape == (1, 3)

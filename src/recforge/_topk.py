@@ -46,14 +46,11 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def topk_padded(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """`topk` as recommendations: ids int32 [B, k] and scores float32 [B, k], where −inf
-    scores (excluded items) and missing columns (fewer than k) come out as id −1, score −inf."""
-    cols, values = topk(scores, k)
+    """`topk` as recommendations: ids int32 [B, min(k, N)] and scores float32 [B, min(k, N)] for
+    scores [B, N], where −inf scores (excluded items) come out as id −1, score −inf. A k above N
+    gives every column: the width never exceeds what can be ranked, so a huge k costs no memory."""
+    cols, values = topk(scores, min(k, scores.shape[1]))
     ids = np.where(np.isneginf(values), -1, cols).astype(np.int32)
-    if ids.shape[1] < k:
-        pad = k - ids.shape[1]
-        ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
-        values = np.pad(values, ((0, 0), (0, pad)), constant_values=-np.inf)
     return ids, values.astype(np.float32, copy=False)
 
 

@@ -119,9 +119,9 @@ def recommend_ann(
     item vectors, `retrieval_vectors(model)[1]`).
 
     users: user indices [B] (a single int gives one row).
-    Returns (ids int32 [B, k], scores float32 [B, k]), best first, ties to the lower index; the
-    user's training items (model.excluded()) are never returned when exclude_seen; rows are padded
-    with id -1 and score -inf only where fewer than k items remain.
+    Returns (ids int32 [B, k'], scores float32 [B, k']) with k' = min(k, n_items), best first,
+    ties to the lower index; the user's training items (model.excluded()) are never returned when
+    exclude_seen; rows are padded with id -1 and score -inf only where fewer than k' items remain.
     """
     _check_embedding_model(model)
     model._check_fitted("recommend_ann")
@@ -336,9 +336,9 @@ class ANNIndex:
         """Top-k items by inner product for queries float [B, d] ([d]: one query).
 
         exclude: per query, item ids [e_b] that must not be returned (None: none).
-        Returns (ids int32 [B, k], scores float32 [B, k]): best first, ties to the lower id, the
-        scores exact inner products; padded with -1 / -inf only where fewer than k items are
-        left after the exclusions.
+        Returns (ids int32 [B, k'], scores float32 [B, k']) with k' = min(k, n_items): best
+        first, ties to the lower id, the scores exact inner products; padded with -1 / -inf only
+        where fewer than k' items are left after the exclusions.
         """
         q = _as_matrix(queries, "queries", "ANNIndex.search", one_row=True)
         if q.shape[1] != self.dim:
@@ -346,8 +346,8 @@ class ANNIndex:
                 f"The queries passed to ANNIndex.search must be {self.dim}-d like the index. "
                 f"Got shape {q.shape} instead."
             )
-        k = check_int(k, "k", "ANNIndex.search", low=1)
         B, n = q.shape[0], self.n_items
+        k = min(check_int(k, "k", "ANNIndex.search", low=1), n)
         excluded = self._exclusions(exclude, B)
         ids = np.full((B, k), -1, dtype=np.int32)
         scores = np.full((B, k), -np.inf, dtype=np.float32)

@@ -176,6 +176,7 @@ def check_padding_and_candidates(name: str) -> None:
     data = checkerboard()
     model = fitted(name, data)
     ids, scores = model.recommend([0], k=data.n_items + 3)
+    assert ids.shape == scores.shape == (1, data.n_items), "k above the catalogue: its width"
     n_unseen = data.n_items - data.user_counts()[0]
     assert (ids[0, :n_unseen] >= 0).all()
     assert (ids[0, n_unseen:] == -1).all()

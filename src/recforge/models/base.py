@@ -254,8 +254,10 @@ class Recommender(ABC):
 
         users: user indices [B] (a single int gives one row).
         candidates: item indices [M] to rank for every user, or [B, M] per user; None ranks all.
-        Returns (ids int32 [B, k], scores float32 [B, k]). Where fewer than k items are eligible
-        the row is padded with id -1 and score -inf. Equal scores rank the lower index first.
+        Returns (ids int32 [B, k'], scores float32 [B, k']) with k' = min(k, M), M the items
+        ranked (n_items_, or the candidates): a k above the catalogue gives the whole catalogue.
+        Where fewer than k' items are eligible (seen items excluded) the row is padded with id -1
+        and score -inf. Equal scores rank the lower index first.
         """
         self._check_fitted("recommend")
         k = check_int(k, "k", "recommend", low=1)
@@ -340,8 +342,9 @@ class Recommender(ABC):
         raise UnsupportedOperationError(f"{type(self).__name__} does not predict ratings")
 
     def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Most similar items (ids int32 [B, k], similarities float32 [B, k], −1 padded) for
-        item indices [B], the item itself excluded; models say how in `_item_similarities`."""
+        """Most similar items (ids int32 [B, k'], similarities float32 [B, k'], −1 padded; k' =
+        min(k, n_items_)) for item indices [B], the item itself excluded; models say how in
+        `_item_similarities`."""
         self._check_fitted("similar_items")
         if type(self)._item_similarities is Recommender._item_similarities:
             raise UnsupportedOperationError(
@@ -396,16 +399,16 @@ class Recommender(ABC):
 
     def recommend_for_history(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Top-k for a new user described by item indices they interacted with, oldest first
-        (sequence models read the order, the others the set): ids int32 [1, k] and scores
-        float32 [1, k], the history excluded; models with supports_history score it in
-        `_sequence_scores` / `_history_scores`."""
+        (sequence models read the order, the others the set): ids int32 [1, k'] and scores
+        float32 [1, k'] (k' = min(k, n_items_), −1 padded), the history excluded; models with
+        supports_history score it in `_sequence_scores` / `_history_scores`."""
         return self._recommend_for_histories([items], k, "recommend_for_history")
 
     def recommend_for_histories(
         self, histories: Sequence[Any], k: int = 10
     ) -> tuple[np.ndarray, np.ndarray]:
-        """`recommend_for_history` for B new users (or sessions) at once: ids int32 [B, k] and
-        scores float32 [B, k], row b from histories[b] (item indices, oldest first) with its
+        """`recommend_for_history` for B new users (or sessions) at once: ids int32 [B, k'] and
+        scores float32 [B, k'], row b from histories[b] (item indices, oldest first) with its
         own items excluded. Sequence models score the histories in batched forward passes."""
         return self._recommend_for_histories(histories, k, "recommend_for_histories")
 
@@ -424,8 +427,9 @@ class Recommender(ABC):
         if empty:
             where = "" if action == "recommend_for_history" else f" (history {empty[0]} is empty)"
             raise DataError(f"{action} needs at least one item of the new user{where}")
-        ids = np.zeros((0, k), dtype=np.int32)
-        values = np.zeros((0, k), dtype=np.float32)
+        width = min(k, int(self.n_items_))
+        ids = np.zeros((0, width), dtype=np.int32)
+        values = np.zeros((0, width), dtype=np.float32)
         parts = [(ids, values)]
         chunk = max(1, HISTORY_SCORE_BYTES // (4 * max(1, int(self.n_items_))))
         for start in range(0, len(sequences), chunk):
