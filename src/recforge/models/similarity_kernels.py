@@ -1,0 +1,163 @@
+"""Compiled (numba) top-k similarity: each row's sparse products and its top k in one pass.
+
+For row i the kernel walks i's stored columns u and, through the transpose, every row j that
+also stores u, accumulating into dense per-thread scratch only what the kind needs (products,
+shared-column counts, sums and sums of squares over the shared columns). It then turns the
+touched rows' sums into similarities and selects the k best positive ones (a partition), so no
+dense [rows, rows] block is ever formed. Rows are independent: split across numba's threads,
+the result does not depend on their number.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["KIND_CODES", "topk_rows"]
+
+KIND_CODES = {"cosine": 0, "pearson": 1, "common_cosine": 2, "jaccard": 3}
+
+
+@njit(inline="always")
+def _better(vals, cols, a, b):  # type: ignore[no-untyped-def]
+    """Whether candidate a ranks before b: the larger value, then the lower column."""
+    return vals[a] > vals[b] or (vals[a] == vals[b] and cols[a] < cols[b])
+
+
+@njit(inline="always")
+def _swap(vals, cols, a, b):  # type: ignore[no-untyped-def]
+    vals[a], vals[b] = vals[b], vals[a]
+    cols[a], cols[b] = cols[b], cols[a]
+
+
+@njit
+def _select(vals, cols, size, k):  # type: ignore[no-untyped-def]
+    """Reorder the candidates vals/cols[:size] in place so that the first min(k, size) are the
+    best (the larger value, then the lower column; a strict order, as columns differ), in no
+    particular order among themselves: quickselect, median-of-three pivots."""
+    lo, hi, target = 0, size - 1, k - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _better(vals, cols, mid, lo):
+            _swap(vals, cols, mid, lo)
+        if _better(vals, cols, hi, lo):
+            _swap(vals, cols, hi, lo)
+        if _better(vals, cols, mid, hi):
+            _swap(vals, cols, mid, hi)  # now lo ≥ hi ≥ mid: the median sits at hi, the pivot
+        store = lo
+        for t in range(lo, hi):
+            if _better(vals, cols, t, hi):
+                _swap(vals, cols, t, store)
+                store += 1
+        _swap(vals, cols, store, hi)
+        if store == target:
+            return
+        if store < target:
+            lo = store + 1
+        else:
+            hi = store - 1
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def topk_rows(  # type: ignore[no-untyped-def]
+    indptr, indices, data, t_indptr, t_indices, t_data, norms, start, stop, kind, k, shrinkage,
+    min_support, chunks,
+):  # fmt: skip
+    """The ≤ k most similar other rows of rows start … stop − 1 of X (CSR [n, m]), positive
+    similarities only.
+
+    indptr/indices/data: X; t_*: its transpose (CSR [m, n]); norms float64 [n]: the rows'
+    Euclidean norms (read by cosine); kind: a KIND_CODES value; shrinkage multiplies by
+    (n_ij − 1) / (n_ij − 1 + shrinkage) where > 0, n_ij the shared columns; pairs sharing fewer
+    than min_support columns get 0; chunks: how many pieces the rows are cut into for the
+    threads. Returns (counts int64 [B], columns int32 [B, k], values float32 [B, k]) for the
+    B = stop − start rows: row b's first counts[b] entries (in no particular order) are its
+    best, ties to the lower column.
+    """
+    n = indptr.size - 1
+    rows = stop - start
+    counts = np.zeros(rows, dtype=np.int64)
+    out_cols = np.full((rows, k), -1, dtype=np.int32)
+    out_vals = np.zeros((rows, k), dtype=np.float32)
+    products_only = kind == 0 and shrinkage <= 0 and min_support <= 1
+    per_chunk = (rows + chunks - 1) // chunks
+    for chunk in prange(chunks):
+        prods = np.zeros(n)
+        freq = np.zeros(n)
+        sum_i = np.zeros(n)
+        sum_j = np.zeros(n)
+        sq_i = np.zeros(n)
+        sq_j = np.zeros(n)
+        touched = np.zeros(n + 1, dtype=np.int64)  # one spare: the branchless append
+        seen = np.zeros(n, dtype=np.int64)  # 1: row j is in touched
+        cand_vals = np.zeros(n)
+        cand_cols = np.zeros(n, dtype=np.int64)
+        for b in range(chunk * per_chunk, min(rows, (chunk + 1) * per_chunk)):
+            i = start + b
+            n_touched = 0
+            for p in range(indptr[i], indptr[i + 1]):
+                u = indices[p]
+                x = data[p]
+                if products_only:  # cosine without shrinkage or support: one sum
+                    for q in range(t_indptr[u], t_indptr[u + 1]):
+                        j = t_indices[q]
+                        touched[n_touched] = j  # kept only the first time (no branch)
+                        n_touched += 1 - seen[j]
+                        seen[j] = 1
+                        prods[j] += x * t_data[q]
+                    continue
+                for q in range(t_indptr[u], t_indptr[u + 1]):
+                    j = t_indices[q]
+                    y = t_data[q]
+                    touched[n_touched] = j
+                    n_touched += 1 - seen[j]
+                    seen[j] = 1
+                    prods[j] += x * y
+                    freq[j] += 1.0
+                    if kind == 1:
+                        sum_i[j] += x
+                        sum_j[j] += y
+                    if kind == 1 or kind == 2:
+                        sq_i[j] += x * x
+                        sq_j[j] += y * y
+            size = 0
+            for t in range(n_touched):
+                j = touched[t]
+                if kind == 0:
+                    den = norms[i] * norms[j]
+                    sim = prods[j] / den if den > 0 else 0.0
+                elif kind == 3:
+                    stored_i = indptr[i + 1] - indptr[i]
+                    sim = freq[j] / (stored_i + (indptr[j + 1] - indptr[j]) - freq[j])
+                elif kind == 2:
+                    den = np.sqrt(sq_i[j] * sq_j[j])
+                    sim = prods[j] / den if den > 0 else 0.0
+                else:
+                    f = freq[j]
+                    num = f * prods[j] - sum_i[j] * sum_j[j]
+                    den = np.sqrt((f * sq_i[j] - sum_i[j] ** 2) * (f * sq_j[j] - sum_j[j] ** 2))
+                    sim = num / den if den > 0 else 0.0
+                if shrinkage > 0:
+                    sim *= (freq[j] - 1.0) / (freq[j] - 1.0 + shrinkage)
+                if not np.isfinite(sim) or (freq[j] < min_support and min_support > 1):
+                    sim = 0.0
+                sim = np.float64(np.float32(sim))  # ranked as stored, so ties are the output's
+                if j != i and sim > 0:
+                    cand_vals[size] = sim
+                    cand_cols[size] = j
+                    size += 1
+                prods[j] = 0.0
+                freq[j] = 0.0
+                sum_i[j] = 0.0
+                sum_j[j] = 0.0
+                sq_i[j] = 0.0
+                sq_j[j] = 0.0
+                seen[j] = 0
+            if size > k:
+                _select(cand_vals, cand_cols, size, k)
+                size = k
+            counts[b] = size
+            for c in range(size):
+                out_vals[b, c] = cand_vals[c]
+                out_cols[b, c] = cand_cols[c]
+    return counts, out_cols, out_vals
