@@ -55,6 +55,34 @@ def test_bpr_is_reproducible_under_a_seed_and_differs_across_seeds() -> None:
     assert not np.allclose(a.item_factors_, c.item_factors_)
 
 
+def test_bpr_seen_bitmap_marks_exactly_the_training_pairs() -> None:
+    from recforge.models.bpr_kernels import seen_bitmap
+
+    m = two_groups().matrix
+    bits = np.unpackbits(seen_bitmap(m.indptr, m.indices, 10), bitorder="little")
+    np.testing.assert_array_equal(bits[: 12 * 10].reshape(12, 10), m.toarray() > 0)
+
+
+def test_bpr_epochs_take_the_same_steps_with_the_bitmap_or_the_binary_search() -> None:
+    """Large catalogues look negatives up by binary search instead of the bitmap: same draws,
+    so the same factors."""
+    from recforge.models.bpr_kernels import bpr_epoch, seen_bitmap
+
+    data = two_groups()
+    m = data.matrix
+    owners, _, _ = data.coo()
+    start = np.random.default_rng(0).normal(0, 0.1, (22, 4)).astype(np.float32)
+    runs = []
+    for seen in (seen_bitmap(m.indptr, m.indices, 10), np.zeros(0, dtype=np.uint8)):
+        X, Y, bias = start[:12].copy(), start[12:].copy(), np.zeros(10, dtype=np.float32)
+        ordered = bpr_epoch(m.indptr, m.indices, owners, X, Y, bias, 0.05, 0.01, 500, 7, seen)
+        runs.append((X, Y, bias, ordered))
+    for got, want in zip(runs[0], runs[1], strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(runs[0][1], start[12:])  # the steps did move the factors
+    assert 0.0 <= runs[0][3] <= 1.0
+
+
 def test_puresvd_is_the_rank_k_reconstruction() -> None:
     data = checkerboard()
     model = get("puresvd", factors=3, seed=0).fit(data)

@@ -58,7 +58,7 @@ class BPR(Recommender):
         check_seed(self.seed, "seed", "BPR")
 
     def _fit(self, train: Interactions, valid: Interactions | None) -> None:
-        from recforge.models.bpr_kernels import bpr_epoch
+        from recforge.models.bpr_kernels import bpr_epoch, seen_bitmap
 
         rng = np.random.default_rng(self.seed)
         k = int(self.factors)
@@ -67,10 +67,11 @@ class BPR(Recommender):
         bias = np.zeros(train.n_items, dtype=np.float32)
         m = train.matrix
         owners, _, _ = train.coo()
+        seen = seen_bitmap(m.indptr, m.indices, train.n_items)
         for _ in range(int(self.epochs)):
             bpr_epoch(
                 m.indptr, m.indices, owners, X, Y, bias, float(self.lr), float(self.reg),
-                m.nnz, int(rng.integers(2**31 - 1)),
+                m.nnz, int(rng.integers(2**31 - 1)), seen,
             )  # fmt: skip
         self.user_factors_, self.item_factors_, self.item_bias_ = X, Y, bias
 
