@@ -3,7 +3,8 @@
 The synthetic set has MovieLens 20M's shape (138,493 users × 26,744 items, power-law
 popularity). Each run is a fresh child process, so its peak RSS is its own; the CSR is written
 once to a .npz that both libraries load. The children warm up on a tiny set first, so numba's
-one-off kernel loading is not timed (implicit's kernels are compiled ahead of time).
+one-off kernel loading is not timed (implicit's kernels are compiled ahead of time). implicit
+runs with OPENBLAS_NUM_THREADS=1, as it asks (its own threads do the work).
 
     .venv/bin/python benchmarks/bench_scale.py [--interactions 20000000] [--runs ials,implicit,knn]
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -98,7 +100,8 @@ def main() -> None:
                            str(ITERATIONS)]  # fmt: skip
             else:
                 command = [sys.executable, __file__, "--child", run, "--npz", str(npz)]
-            out = subprocess.run(command, capture_output=True, text=True, check=True)
+            env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"} if run == "implicit" else None
+            out = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
             results[run] = json.loads(out.stdout.strip().splitlines()[-1])
             print(
                 f"{run:<9} {results[run]['seconds']:7.1f} s   peak RSS "

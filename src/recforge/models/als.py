@@ -91,25 +91,22 @@ class IALS(Recommender):
 
         rng = np.random.default_rng(self.seed)
         k = int(self.factors)
-        # float64 while fitting: the kernel's loops then vectorise (faster than in float32).
-        X = rng.normal(0.0, float(self.init_std), (train.n_users, k))
-        Y = rng.normal(0.0, float(self.init_std), (train.n_items, k))
+        X = rng.normal(0.0, float(self.init_std), (train.n_users, k)).astype(np.float32)
+        Y = rng.normal(0.0, float(self.init_std), (train.n_items, k)).astype(np.float32)
         by_user = train.matrix
         by_item = _item_major(train)
-        conf_user = 1.0 + float(self.alpha) * by_user.data.astype(np.float64)
-        conf_item = 1.0 + float(self.alpha) * by_item.data.astype(np.float64)
-        reg, steps = float(self.reg), int(self.cg_steps)
+        values_user = by_user.data.astype(np.float32, copy=False)  # c = 1 + alpha·value
+        values_item = by_item.data.astype(np.float32, copy=False)
+        alpha, reg, steps = float(self.alpha), float(self.reg), int(self.cg_steps)
         # The kernel's rows run in parallel and each calls BLAS: a BLAS pool of its own per
         # call would oversubscribe the cores, so BLAS runs single-threaded for the fit.
         with threadpool_limits(limits=1, user_api="blas"):
             for _ in range(int(self.iterations)):
-                gram = Y.T.astype(np.float64) @ Y.astype(np.float64)
                 implicit_cg_half_step(
-                    by_user.indptr, by_user.indices, conf_user, X, Y, gram, reg, steps
+                    by_user.indptr, by_user.indices, values_user, alpha, X, Y, Y.T @ Y, reg, steps
                 )
-                gram = X.T.astype(np.float64) @ X.astype(np.float64)
                 implicit_cg_half_step(
-                    by_item.indptr, by_item.indices, conf_item, Y, X, gram, reg, steps
+                    by_item.indptr, by_item.indices, values_item, alpha, Y, X, X.T @ X, reg, steps
                 )
         self.user_factors_ = X
         self.item_factors_ = Y

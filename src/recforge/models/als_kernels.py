@@ -13,38 +13,43 @@ __all__ = ["explicit_half_step", "implicit_cg_half_step"]
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=True)
-def implicit_cg_half_step(indptr, indices, confidence, X, Y, gram, reg, cg_steps):  # type: ignore[no-untyped-def]
+def implicit_cg_half_step(indptr, indices, values, alpha, X, Y, gram, reg, cg_steps):  # type: ignore[no-untyped-def]
     """Hu, Koren & Volinsky's weighted least squares for each row x_u, by conjugate gradient
     (Takács et al. 2011), warm-started from the current x_u:
 
         min_x Σ_i c_ui (p_ui − xᵀy_i)² + reg‖x‖²,  p_ui = 1 on observed entries, 0 elsewhere,
-        c_ui = confidence on observed entries, 1 elsewhere.
-    The system is (YᵀY + Yᵤᵀ(Cᵤ − I)Yᵤ + reg·I) x = Yᵤᵀ Cᵤ 1; `gram` = YᵀY [k, k] (float64).
-    X [n, k] float64 is updated in place; Y [m, k] float64. No allocation per entry.
+        c_ui = 1 + alpha·value on observed entries (computed here, never stored), 1 elsewhere.
+    The system is (YᵀY + Yᵤᵀ(Cᵤ − I)Yᵤ + reg·I) x = Yᵤᵀ Cᵤ 1; `gram` = YᵀY [k, k].
+    X [n, k] is updated in place; Y [m, k]; X, Y, gram and values float32 (the arithmetic too,
+    as implicit's: twice the SIMD lanes and half the memory traffic of float64). No allocation
+    per entry.
     """
     n, k = X.shape
+    one = np.float32(1.0)
+    a32 = np.float32(alpha)
+    r32 = np.float32(reg)
     for u in prange(n):
-        x = np.empty(k)
-        r = np.empty(k)
-        p = np.empty(k)
-        Ap = np.empty(k)
+        x = np.empty(k, dtype=np.float32)
+        r = np.empty(k, dtype=np.float32)
+        p = np.empty(k, dtype=np.float32)
+        Ap = np.empty(k, dtype=np.float32)
         for f in range(k):
             x[f] = X[u, f]
         for a in range(k):  # r = −(YᵀY + reg·I) x + Σ_i (c − (c − 1)·y_iᵀx) y_i
-            total = 0.0
+            total = np.float32(0.0)
             for b in range(k):
                 total += gram[a, b] * x[b]
-            r[a] = -total - reg * x[a]
+            r[a] = -total - r32 * x[a]
         for t in range(indptr[u], indptr[u + 1]):
-            i = indices[t]
-            c = confidence[t]
-            dot = 0.0
+            y = Y[indices[t]]
+            c_minus_1 = a32 * values[t]
+            dot = np.float32(0.0)
             for f in range(k):
-                dot += Y[i, f] * x[f]
-            weight = c - (c - 1.0) * dot
+                dot += y[f] * x[f]
+            weight = one + c_minus_1 - c_minus_1 * dot
             for f in range(k):
-                r[f] += weight * Y[i, f]
-        rs_old = 0.0
+                r[f] += weight * y[f]
+        rs_old = np.float32(0.0)
         for f in range(k):
             p[f] = r[f]
             rs_old += r[f] * r[f]
@@ -52,23 +57,25 @@ def implicit_cg_half_step(indptr, indices, confidence, X, Y, gram, reg, cg_steps
             if rs_old < 1e-20:
                 break
             for a in range(k):
-                total = 0.0
+                total = np.float32(0.0)
                 for b in range(k):
                     total += gram[a, b] * p[b]
-                Ap[a] = total + reg * p[a]
+                Ap[a] = total + r32 * p[a]
             for t in range(indptr[u], indptr[u + 1]):
-                i = indices[t]
-                dot = 0.0
+                y = Y[indices[t]]
+                dot = np.float32(0.0)
                 for f in range(k):
-                    dot += Y[i, f] * p[f]
-                weight = (confidence[t] - 1.0) * dot
+                    dot += y[f] * p[f]
+                weight = a32 * values[t] * dot
                 for f in range(k):
-                    Ap[f] += weight * Y[i, f]
-            pAp = 0.0
+                    Ap[f] += weight * y[f]
+            pAp = np.float32(0.0)
             for f in range(k):
                 pAp += p[f] * Ap[f]
+            if pAp <= 0:
+                break
             step = rs_old / pAp
-            rs_new = 0.0
+            rs_new = np.float32(0.0)
             for f in range(k):
                 x[f] += step * p[f]
                 r[f] -= step * Ap[f]
