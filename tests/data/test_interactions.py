@@ -517,3 +517,24 @@ def test_restrict_to_own_maps_is_identity(rows: list[Any]) -> None:
     same, dropped = x.restrict(x.user_ids, x.item_ids)
     assert dropped == 0
     assert records(same) == records(x)
+
+
+def test_fingerprint_hashed_in_chunks_is_the_digest_of_the_whole_arrays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunked hashing (no copy of a large array) gives the digest of the arrays hashed whole,
+    so artifacts fingerprinted before keep matching."""
+    import hashlib
+
+    import recforge.data.interactions as module
+
+    data = Interactions.from_arrays(["a", "bb", "a", "c"], ["x", "y", "zz", "x"], [1.0, 2, 3, 4])
+    digest = hashlib.blake2b(digest_size=16)
+    m = data.matrix
+    for part in (m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data,
+                 data.user_ids.raw_ids, data.item_ids.raw_ids):  # fmt: skip
+        array = np.ascontiguousarray(part)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    monkeypatch.setattr(module, "_DIGEST_CHUNK", 2)
+    assert data.fingerprint() == digest.hexdigest()

@@ -21,6 +21,7 @@ __all__ = ["DUPLICATE_POLICIES", "Histories", "InteractionStats", "Interactions"
 DuplicatePolicy = Literal["last", "first", "sum", "mean", "error"]
 DUPLICATE_POLICIES: tuple[str, ...] = ("last", "first", "sum", "mean", "error")
 ROW_KINDS: tuple[str, ...] = ("user", "session")  # what a row of the matrix is
+_DIGEST_CHUNK = 1 << 20  # elements hashed at a time by `fingerprint`
 
 
 class Histories(NamedTuple):
@@ -343,14 +344,16 @@ class Interactions:
         raw ids of both sides; equal data gives the same digest in any process."""
         digest = hashlib.blake2b(digest_size=16)
         m = self.matrix
-        parts = [m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data]
-        parts += [self.user_ids.raw_ids, self.item_ids.raw_ids]
+        parts: list[tuple[np.ndarray, Any]] = [(m.indptr, np.int64), (m.indices, np.int64)]
+        parts += [(m.data, None), (self.user_ids.raw_ids, None), (self.item_ids.raw_ids, None)]
         if self.timestamps is not None:
-            parts.append(self.timestamps)
-        for part in parts:
-            array = np.ascontiguousarray(part)
-            digest.update(f"{array.dtype.str}{array.shape}".encode())
-            digest.update(array.tobytes())
+            parts.append((self.timestamps, None))
+        for part, dtype in parts:
+            dtype = part.dtype if dtype is None else np.dtype(dtype)
+            digest.update(f"{dtype.str}{part.shape}".encode())
+            for start in range(0, max(part.shape[0], 1), _DIGEST_CHUNK):  # no copy of the whole
+                chunk = np.ascontiguousarray(part[start : start + _DIGEST_CHUNK], dtype=dtype)
+                digest.update(memoryview(chunk.reshape(-1)).cast("B"))
         return digest.hexdigest()
 
     def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -367,8 +370,11 @@ class Interactions:
         return np.bincount(self.matrix.indices, minlength=self.n_items).astype(np.int64)
 
     def binary(self) -> sp.csr_array:
-        """The interaction pattern with every value set to 1.0 (float32 CSR [n_users, n_items])."""
+        """The interaction pattern with every value set to 1.0 (float32 CSR [n_users, n_items]):
+        `matrix` itself when its values already are (no copy; neither may be changed in place)."""
         m = self.matrix
+        if m.data.dtype == np.float32 and bool((m.data == 1.0).all()):
+            return m
         out = sp.csr_array((np.ones(m.nnz, dtype=np.float32), m.indices, m.indptr), shape=m.shape)
         out.has_canonical_format = True
         return out

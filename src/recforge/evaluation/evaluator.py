@@ -212,7 +212,7 @@ def _exclusions(
         parts.append(_binary_on(valid, n_users, n_items, "valid"))
     if not parts:
         return sp.csr_array((n_users, n_items), dtype=np.float32)
-    total = parts[0]
+    total = parts[0].copy()  # a part may be the data's own (read-only) matrix
     for p in parts[1:]:
         total = total + p
     total = sp.csr_array(total)

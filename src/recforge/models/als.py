@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recforge._validation import check_bool, check_float, check_int, check_seed
@@ -24,11 +23,23 @@ from recforge.models.registry import register
 __all__ = ["ALS", "IALS", "PMF"]
 
 
-def _item_major(train: Interactions) -> sp.csr_array:
-    """The training matrix as CSR [n_items, n_users] (columns ascending)."""
-    m = sp.csr_array(train.matrix.T)
-    m.sort_indices()
-    return m
+def _item_major(train: Interactions, shared: bool = False) -> tuple[Any, Any, Any]:
+    """The training matrix as CSR [n_items, n_users] (indptr int64, indices int32 ascending,
+    values float32). shared: when every entry holds the same value, `values` is that one value
+    ([1]) instead of a copy per entry (iALS reads it so)."""
+    from recforge.models.als_kernels import transpose_csr
+
+    m = train.matrix
+    values = _values(train, shared)
+    return transpose_csr(m.indptr, m.indices, values, train.n_items)
+
+
+def _values(train: Interactions, shared: bool) -> np.ndarray:
+    """The training values as float32 [nnz]; [1] when `shared` and every entry holds it."""
+    values = train.matrix.data.astype(np.float32, copy=False)
+    if shared and values.size and bool((values == values[0]).all()):
+        return values[:1]
+    return values
 
 
 @register
@@ -94,9 +105,8 @@ class IALS(Recommender):
         X = rng.normal(0.0, float(self.init_std), (train.n_users, k)).astype(np.float32)
         Y = rng.normal(0.0, float(self.init_std), (train.n_items, k)).astype(np.float32)
         by_user = train.matrix
-        by_item = _item_major(train)
-        values_user = by_user.data.astype(np.float32, copy=False)  # c = 1 + alpha·value
-        values_item = by_item.data.astype(np.float32, copy=False)
+        values_user = _values(train, shared=True)  # c = 1 + alpha·value, never stored
+        item_indptr, item_indices, values_item = _item_major(train, shared=True)
         alpha, reg, steps = float(self.alpha), float(self.reg), int(self.cg_steps)
         # The kernel's rows run in parallel and each calls BLAS: a BLAS pool of its own per
         # call would oversubscribe the cores, so BLAS runs single-threaded for the fit.
@@ -106,7 +116,7 @@ class IALS(Recommender):
                     by_user.indptr, by_user.indices, values_user, alpha, X, Y, Y.T @ Y, reg, steps
                 )
                 implicit_cg_half_step(
-                    by_item.indptr, by_item.indices, values_item, alpha, Y, X, X.T @ X, reg, steps
+                    item_indptr, item_indices, values_item, alpha, Y, X, X.T @ X, reg, steps
                 )
         self.user_factors_ = X
         self.item_factors_ = Y
@@ -162,7 +172,8 @@ class _ExplicitALSBase(_RatingFactorModel):
     ) -> None:
         from recforge.models.als_kernels import explicit_half_step
 
-        by_user, by_item = train.matrix, _item_major(train)
+        by_user = train.matrix
+        item_indptr, item_indices, item_values = _item_major(train)
         ratings = by_user.data.astype(np.float64)
         mu = float(ratings.mean())
         rng = np.random.default_rng(seed)
@@ -170,14 +181,14 @@ class _ExplicitALSBase(_RatingFactorModel):
         Q = rng.normal(0.0, init_std, (train.n_items, factors))
         b_user, b_item = np.zeros(train.n_users), np.zeros(train.n_items)
         t_user = ratings - mu
-        t_item = by_item.data.astype(np.float64) - mu
+        t_item = item_values.astype(np.float64) - mu
         for _ in range(iterations):
             explicit_half_step(
                 by_user.indptr, by_user.indices, t_user, P, b_user, Q, b_item,
                 reg_user, reg_bias, biased, weighted,
             )  # fmt: skip
             explicit_half_step(
-                by_item.indptr, by_item.indices, t_item, Q, b_item, P, b_user,
+                item_indptr, item_indices, t_item, Q, b_item, P, b_user,
                 reg_item, reg_bias, biased, weighted,
             )  # fmt: skip
         self._finish(ratings, mu, b_user, b_item, P, Q)

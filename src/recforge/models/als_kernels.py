@@ -9,7 +9,36 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["explicit_half_step", "implicit_cg_half_step"]
+__all__ = ["explicit_half_step", "implicit_cg_half_step", "transpose_csr"]
+
+
+@njit(nogil=True, cache=True)
+def transpose_csr(indptr, indices, values, n_cols):  # type: ignore[no-untyped-def]
+    """The CSR [n_cols, n_rows] of CSR [n_rows, n_cols] (indptr, indices, values) by a counting
+    sort: (indptr int64 [n_cols + 1], indices int32 [nnz] ascending in each row, values
+    float32 [nnz], or [len(values)] unchanged when `values` has at most one element, i.e. a
+    value shared by every entry). Rows must number below 2³¹."""
+    n_rows = indptr.size - 1
+    nnz = indices.size
+    t_indptr = np.zeros(n_cols + 1, dtype=np.int64)
+    for t in range(nnz):
+        t_indptr[indices[t] + 1] += 1
+    for c in range(n_cols):
+        t_indptr[c + 1] += t_indptr[c]
+    t_indices = np.empty(nnz, dtype=np.int32)
+    per_entry = values.size > 1
+    t_values = np.empty(nnz if per_entry else values.size, dtype=np.float32)
+    if not per_entry:
+        t_values[:] = values
+    at = t_indptr[:-1].copy()
+    for row in range(n_rows):
+        for t in range(indptr[row], indptr[row + 1]):
+            slot = at[indices[t]]
+            t_indices[slot] = row
+            if per_entry:
+                t_values[slot] = values[t]
+            at[indices[t]] = slot + 1
+    return t_indptr, t_indices, t_values
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=True)
@@ -18,13 +47,15 @@ def implicit_cg_half_step(indptr, indices, values, alpha, X, Y, gram, reg, cg_st
     (Takács et al. 2011), warm-started from the current x_u:
 
         min_x Σ_i c_ui (p_ui − xᵀy_i)² + reg‖x‖²,  p_ui = 1 on observed entries, 0 elsewhere,
-        c_ui = 1 + alpha·value on observed entries (computed here, never stored), 1 elsewhere.
+        c_ui = 1 + alpha·value on observed entries (computed here, never stored), 1 elsewhere;
+        `values` holds one value per entry, or a single value that every entry shares.
     The system is (YᵀY + Yᵤᵀ(Cᵤ − I)Yᵤ + reg·I) x = Yᵤᵀ Cᵤ 1; `gram` = YᵀY [k, k].
     X [n, k] is updated in place; Y [m, k]; X, Y, gram and values float32 (the arithmetic too,
     as implicit's: twice the SIMD lanes and half the memory traffic of float64). No allocation
     per entry.
     """
     n, k = X.shape
+    stride = 1 if values.size > 1 else 0  # one shared value: entry t reads values[0]
     one = np.float32(1.0)
     a32 = np.float32(alpha)
     r32 = np.float32(reg)
@@ -42,7 +73,7 @@ def implicit_cg_half_step(indptr, indices, values, alpha, X, Y, gram, reg, cg_st
             r[a] = -total - r32 * x[a]
         for t in range(indptr[u], indptr[u + 1]):
             y = Y[indices[t]]
-            c_minus_1 = a32 * values[t]
+            c_minus_1 = a32 * values[t * stride]
             dot = np.float32(0.0)
             for f in range(k):
                 dot += y[f] * x[f]
@@ -66,7 +97,7 @@ def implicit_cg_half_step(indptr, indices, values, alpha, X, Y, gram, reg, cg_st
                 dot = np.float32(0.0)
                 for f in range(k):
                     dot += y[f] * p[f]
-                weight = a32 * values[t] * dot
+                weight = a32 * values[t * stride] * dot
                 for f in range(k):
                     Ap[f] += weight * y[f]
             pAp = np.float32(0.0)
