@@ -353,7 +353,7 @@ class Interactions:
             digest.update(f"{dtype.str}{part.shape}".encode())
             for start in range(0, max(part.shape[0], 1), _DIGEST_CHUNK):  # no copy of the whole
                 chunk = np.ascontiguousarray(part[start : start + _DIGEST_CHUNK], dtype=dtype)
-                digest.update(memoryview(chunk.reshape(-1)).cast("B"))
+                digest.update(chunk.tobytes())
         return digest.hexdigest()
 
     def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
