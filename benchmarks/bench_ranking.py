@@ -27,6 +27,16 @@ at its defaults (K=20) fed 0/1 and fed the ratings. Rating models are in the tab
 their test RMSE, to show which of them rank well.
 
     RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_ranking.py --rated
+
+--speed times the fits alone, both sides with the same parameters (SPEED_CASES: iALS and
+implicit's ALS at 64 factors and 15 iterations, item-KNN and implicit's CosineRecommender at
+K=20, BPR and implicit's BPR at 64 factors and 100 epochs), on ML-100K (every rating an
+interaction) and on a 10,000-item synthetic set (SPEED_SYNTHETIC): --speed-repeats fits a side,
+the median reported. recforge fits in this process after a warm-up fit (numba's kernels loaded;
+implicit's are compiled ahead of time); implicit fits --speed-repeats times in one process of
+the peer venv, with its default threads (every core) and OPENBLAS_NUM_THREADS=1.
+
+    RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_ranking.py --speed
 """
 
 from __future__ import annotations
@@ -47,7 +57,7 @@ import numpy as np
 
 from _common import SYNTHETIC_RATED, machine, rated_dataset, read_result, write_result
 from peers import HERE, peer_python
-from recforge.data import Interactions, load_movielens, user_split
+from recforge.data import Interactions, load_movielens, synthetic_interactions, user_split
 from recforge.evaluation import evaluate, evaluate_recommendations, read_recommendations
 from recforge.models import get
 
@@ -146,6 +156,64 @@ def extend(grid: Grid, tried: list[dict[str, Any]]) -> list[dict[str, float]]:
                     if point not in seen and point not in new:
                         new.append(point)
     return new
+
+
+# --speed: (recforge model, its parameters, implicit algorithm, the same parameters in its names)
+SPEED_CASES: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [
+    ("ials", {"factors": 64, "iterations": 15, "reg": 0.01, "alpha": 0.0},
+     "als", {"factors": 64, "iterations": 15, "regularization": 0.01, "alpha": 1.0}),
+    ("itemknn", {"similarity": "cosine", "neighbors": 20}, "cosine", {"K": 20}),
+    ("bpr", {"factors": 64, "epochs": 100, "lr": 0.01, "reg": 0.01},
+     "bpr", {"factors": 64, "iterations": 100, "learning_rate": 0.01, "regularization": 0.01}),
+]  # fmt: skip
+SPEED_SYNTHETIC: dict[str, Any] = {
+    "n_users": 30_000,
+    "n_items": 10_000,
+    "n_interactions": 1_000_000,
+}
+
+
+def speed(repeats: int, tmp: Path) -> dict[str, Any]:
+    """Fit seconds of each SPEED_CASES pair on each data set (see the module docstring)."""
+    sets = {
+        "ml-100k": implicit_feedback(),
+        "synthetic 10k items": synthetic_interactions(**SPEED_SYNTHETIC, seed=0),
+    }
+    out: dict[str, Any] = {"repeats": repeats, "synthetic": SPEED_SYNTHETIC, "sets": {}}
+    for name, data in sets.items():
+        train_file = tmp / "speed-train.tsv"
+        write_pairs(data, train_file)
+        users = [str(u) for u in data.user_ids.to_raw(np.arange(10))]  # lists are not scored
+        cases: dict[str, Any] = {}
+        for model, mine, algorithm, theirs_params in SPEED_CASES:
+            get(model, seed=0, **mine).fit(data)  # untimed: loads the kernels for these dtypes
+            runs = []
+            for _ in range(repeats):
+                fitted = get(model, seed=0, **mine)
+                start = time.perf_counter()
+                fitted.fit(data)
+                runs.append(time.perf_counter() - start)
+            _, peer_seconds = theirs(
+                algorithm, {**theirs_params, "repeat": repeats}, train_file, users, tmp
+            )
+            ours_seconds = float(np.median(runs))
+            cases[model] = {
+                "peer_algorithm": algorithm,
+                "recforge_params": mine,
+                "peer_params": theirs_params,
+                "recforge_seconds": ours_seconds,
+                "peer_seconds": peer_seconds,
+                "ratio": ours_seconds / peer_seconds,
+                "recforge_runs": runs,
+            }
+            print(
+                f"[speed {name}] {model:<8} {ours_seconds:.3f} s vs implicit {algorithm:<6} "
+                f"{peer_seconds:.3f} s: {ours_seconds / peer_seconds:.2f}x",
+                flush=True,
+            )
+        shape = {"users": data.n_users, "items": data.n_items, "interactions": data.nnz}
+        out["sets"][name] = {"shape": shape, "cases": cases}
+    return out
 
 
 # --rated: ranking models at their defaults, the rating models beside them, and the choices
@@ -347,7 +415,18 @@ def main() -> None:
     parser.add_argument(
         "--rated", action="store_true", help="top-N from rating data (module docstring)"
     )
+    parser.add_argument(
+        "--speed", action="store_true", help="fit times at equal parameters (module docstring)"
+    )
+    parser.add_argument("--speed-repeats", type=int, default=5, help="fits a side (--speed)")
     args = parser.parse_args()
+    if args.speed:
+        with tempfile.TemporaryDirectory() as name:
+            found = speed(max(1, args.speed_repeats), Path(name))
+        found = {"machine": machine(), **found}
+        path = write_result("ranking", {**read_result("ranking"), "speed": found})
+        print(f"wrote {path}")
+        return
     if args.rated:
         with tempfile.TemporaryDirectory() as name:
             found = {d: rated(d, Path(name)) for d in ("ml-100k", "synthetic")}
@@ -450,8 +529,9 @@ def main() -> None:
             )
     previous = read_result("ranking")
     kept = {pair: previous[pair] for pair in GRIDS if pair in previous and pair not in results}
-    if "rated" in previous:
-        kept["rated"] = previous["rated"]
+    for section in ("rated", "speed"):
+        if section in previous:
+            kept[section] = previous[section]
     path = write_result(
         "ranking",
         {

@@ -70,7 +70,10 @@ when a later one is stopped. Runs recorded with other parameters are refused.
 fitted on train with seed 0 and the usual early stopping, and scored by its best validation
 NDCG@10 (the valid item; no test part is read); where the best lies on the grid's edge, that
 axis is extended one step outward (TUNE_ROUNDS times at most). The grid and the chosen point go
-to "tuning" in the results; the defaults are then set to it by hand and the comparison re-run.
+to "tuning" in the results, saved after every point ("complete": false until the grid is done);
+the same command run again takes the points already recorded under the same --max-epochs,
+--device and --threads and fits only the others. The defaults are then set to the chosen point
+by hand and the comparison re-run.
 
 --latency: recforge's recommend_for_history for 50-item histories (the newest 50 train + valid
 items of each ML-100K user who has that many), on CPU, on a model of each pair trained for
@@ -111,6 +114,7 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -303,35 +307,61 @@ def ours(
     }
 
 
-def tune_defaults(pair: str, data: Data, args: argparse.Namespace) -> dict[str, Any]:
+def tune_defaults(
+    pair: str, data: Data, args: argparse.Namespace, save: Callable[[dict[str, Any]], Any]
+) -> dict[str, Any]:
     """The early-stopped best validation NDCG@10 (fit on train, seed 0; no test part is read)
-    of each TUNE_GRIDS point, and the best point."""
+    of each TUNE_GRIDS point, and the best point. The record is saved (`save`) after every
+    point with "complete": false until the grid is done, and a point already recorded under the
+    same settings is taken from the record, not refitted: a stopped run continues."""
+    axes = TUNE_GRIDS[pair]
+    defaults = get(pair).get_params()
+    settings = {"max_epochs": args.max_epochs, "device": args.device, "threads": args.threads}
+    record: dict[str, Any] = {
+        "valid": "the valid item of leave_last_out (fit on train, seed 0, early stopping on it)",
+        "settings": settings,
+        "defaults": {k: defaults[k] for k in axes},
+        "complete": False,
+        "grid": [],
+    }
+    previous = read_result("sequence").get("tuning", {}).get(pair, {})
+    recorded = previous.get("grid", []) if previous.get("settings") == settings else []
 
     def score(point: dict[str, Any]) -> float:
+        known = [t for t in recorded if t["params"] == point]
+        if known:
+            value = float(known[0]["valid_ndcg@10"])
+            print(f"tune {pair} {point}: valid NDCG@10 {value:.4f} (recorded)", flush=True)
+            record["grid"].append(known[0])
+            return value
         model: Any = get(
             pair, seed=0, device=args.device, progress=False, **ours_params(pair, args), **point
         )
         start = time.perf_counter()
         model.fit(data.train, data.valid)
         history = model.training_history_
+        seconds = time.perf_counter() - start
         print(
             f"tune {pair} {point}: valid NDCG@10 {history.best_value:.4f}, best epoch "
-            f"{history.best_epoch}/{len(history.epochs)}, {time.perf_counter() - start:.0f} s",
+            f"{history.best_epoch}/{len(history.epochs)}, {seconds:.0f} s",
             flush=True,
         )
+        record["grid"].append({
+            "params": point, "valid_ndcg@10": float(history.best_value),
+            "best_epoch": history.best_epoch, "epochs_run": len(history.epochs),
+            "train_seconds": seconds, "load_1min": os.getloadavg()[0],
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        })  # fmt: skip
+        save(record)
         return float(history.best_value)
 
-    axes = TUNE_GRIDS[pair]
     tried = grid_search(axes, score, TUNE_ROUNDS, key="valid_ndcg@10")
-    defaults = get(pair).get_params()
-    return {
-        "valid": "the valid item of leave_last_out (fit on train, seed 0, early stopping on it)",
-        "grid": tried,
-        "chosen": max(tried, key=lambda t: t["valid_ndcg@10"])["params"],
-        "defaults": {k: defaults[k] for k in axes},
-        "threads": args.threads,
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    details = {json.dumps(t["params"], sort_keys=True): t for t in record["grid"]}
+    record["grid"] = [{**details[json.dumps(t["params"], sort_keys=True)], **t} for t in tried]
+    record["chosen"] = max(tried, key=lambda t: t["valid_ndcg@10"])["params"]
+    record["complete"] = True
+    save(record)
+    return record
 
 
 # ---------------------------------------------------------------------- RecBole side
@@ -755,9 +785,12 @@ def main() -> None:
         data = Data(Path(name)) if needed else None
         if args.tune:
             assert data is not None
-            found = tune_defaults(args.tune, data, args)
-            done["tuning"][args.tune] = found
-            save()
+
+            def save_tuning(record: dict[str, Any]) -> None:
+                done["tuning"][args.tune] = record
+                save()
+
+            found = tune_defaults(args.tune, data, args, save_tuning)
             chosen, defaults = found["chosen"], found["defaults"]
             print(f"{args.tune}: validation chooses {chosen} (defaults {defaults})", flush=True)
         for pair in pairs if compare else []:

@@ -250,7 +250,28 @@ def ranking(d: Record) -> list[str]:
     columns += [col("peer fit s", "peer")]
     columns += [("fit ratio", lambda r: ratio(r.get("recforge"), r.get("peer")))]
     out += table(columns, timed, "Fit seconds at equal iteration counts (recforge's best point):")
-    return out + rated(d.get("rated"))
+    return out + speed(d.get("speed")) + rated(d.get("rated"))
+
+
+def speed(d: Any) -> list[str]:
+    """`bench_ranking.py --speed`: fit seconds of both sides at the same parameters."""
+    if not isinstance(d, dict):
+        return []
+    rows = [
+        {**case, "_model": model, "_set": name, **part["shape"]}
+        for name, part in d.get("sets", {}).items()
+        for model, case in part.get("cases", {}).items()
+    ]
+    columns = [("data", lambda r: str(r["_set"])), col("items", "items")]
+    columns += [col("interactions", "interactions"), MODEL, col("peer", "peer_algorithm")]
+    columns += [col("parameters", "recforge_params", settings)]
+    columns += [col("recforge fit s", "recforge_seconds"), col("peer fit s", "peer_seconds")]
+    columns += [("fit ratio", lambda r: ratio(r.get("recforge_seconds"), r.get("peer_seconds")))]
+    caption = (
+        f"Fit seconds at equal parameters (`--speed`, the median of {d.get('repeats')} fits a "
+        "side; implicit on every core with OPENBLAS_NUM_THREADS=1):"
+    )
+    return table(columns, rows, caption)
 
 
 def rated(d: Any) -> list[str]:
@@ -368,10 +389,12 @@ def neural(d: Record) -> list[str]:
 def tuning_table(name: str, found: Record, key: str, title: str) -> list[str]:
     """A `--tune` record: its grid's validation figures and the point chosen."""
     out = [f"### Choosing {name}'s defaults on validation (`--tune {name}`)", ""]
-    out += [f"Validation: {found.get('valid')}; no test part is read. Chosen: "
-            f"{settings(found.get('chosen'))} (the defaults when it ran: "
-            f"{settings(found.get('defaults'))}).", ""]  # fmt: skip
-    keys = list(found.get("chosen", {}))
+    chosen = settings(found.get("chosen"))
+    if found.get("complete") is False:
+        chosen = "nothing yet: the grid is not finished (the points below are done)"
+    out += [f"Validation: {found.get('valid')}; no test part is read. Chosen: {chosen} (the "
+            f"defaults when it ran: {settings(found.get('defaults'))}).", ""]  # fmt: skip
+    keys = list(found.get("chosen") or found.get("defaults", {}))
     rows = [
         {**p["params"], "v": p[key], "r": p.get("extension_round", 0),
          "chosen": "yes" if p["params"] == found.get("chosen") else ""}

@@ -538,3 +538,15 @@ def test_fingerprint_hashed_in_chunks_is_the_digest_of_the_whole_arrays(
         digest.update(array.tobytes())
     monkeypatch.setattr(module, "_DIGEST_CHUNK", 2)
     assert data.fingerprint() == digest.hexdigest()
+
+
+def test_matrices_built_from_indices_keep_one_index_dtype_for_scipy() -> None:
+    """scipy refuses a CSR whose indptr and indices differ in dtype (nonzero, tocoo)."""
+    from recforge.data import synthetic_interactions
+
+    m = synthetic_interactions(300, 100, 1000, seed=0).matrix
+    assert m.indptr.dtype == m.indices.dtype
+    rows, cols = m.nonzero()
+    np.testing.assert_array_equal(cols, m.indices)
+    assert rows.size == m.nnz
+    np.testing.assert_array_equal(m.tocoo().toarray(), m.toarray())

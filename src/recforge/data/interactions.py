@@ -759,7 +759,9 @@ def _row_major(by_item: sp.csc_array) -> sp.csr_array:
     """The CSR of `_by_item`'s output: columns ascending within each row (a second counting
     sort), repeated pairs side by side in input order; data is still the input row."""
     m = sp.csr_array(by_item.tocsr())
-    m.indices = m.indices.astype(np.int32, copy=False)
+    index = np.int32 if m.nnz < 2**31 else np.int64  # one index dtype, as scipy requires
+    m.indices = m.indices.astype(index, copy=False)
+    m.indptr = m.indptr.astype(index, copy=False)
     return m
 
 
