@@ -37,6 +37,15 @@ implicit's are compiled ahead of time); implicit fits --speed-repeats times in o
 the peer venv, with its default threads (every core) and OPENBLAS_NUM_THREADS=1.
 
     RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_ranking.py --speed
+
+--bpr-strata 1,2,4,8,16 chooses BPR's `strata` default on validation: BPR at recforge's chosen
+point of the last recorded run (ranking.json's "bpr") is fitted on the validation split's fit
+part for each value and --seeds seeds, and scored on its validation part (no test part is
+read); the largest value within 1% of the best mean validation NDCG@10 is chosen. Each value is
+also fitted on the 10k-item synthetic set and scored on a held-out part of it, as a check.
+
+    RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_ranking.py \
+        --bpr-strata 1,2,4,8,16
 """
 
 from __future__ import annotations
@@ -214,6 +223,49 @@ def speed(repeats: int, tmp: Path) -> dict[str, Any]:
         shape = {"users": data.n_users, "items": data.n_items, "interactions": data.nnz}
         out["sets"][name] = {"shape": shape, "cases": cases}
     return out
+
+
+def bpr_strata(values: list[int], seeds: int) -> dict[str, Any]:
+    """Validation NDCG@10 (mean over seeds) and fit seconds (median) of BPR per strata value
+    on ML-100K, the chosen value, and each value's NDCG@10 (seed 0) on a held-out 20% of the
+    10k-item synthetic set (SPEED_SYNTHETIC), which is checked, not chosen on."""
+    point = read_result("ranking")["bpr"]["best"]["recforge"]
+    inner = user_split(user_split(implicit_feedback(), test=0.2, order="time").train, test=0.2,
+                       order="time")  # fmt: skip
+    other = user_split(synthetic_interactions(**SPEED_SYNTHETIC, seed=0), test=0.2, seed=0)
+    get("bpr", **point, strata=max(values)).fit(inner.train)  # untimed: loads the kernels
+    rows = []
+    for strata in values:
+        runs = []
+        for seed in range(seeds):
+            model = get("bpr", **point, strata=strata, seed=seed)
+            start = time.perf_counter()
+            model.fit(inner.train)
+            seconds = time.perf_counter() - start
+            runs.append((scored(model, inner.test, inner.train)["ndcg@10"], seconds))
+        model = get("bpr", **point, strata=strata, seed=0)
+        start = time.perf_counter()
+        model.fit(other.train)
+        other_seconds = time.perf_counter() - start
+        rows.append({
+            "strata": strata,
+            "valid_ndcg@10": float(np.mean([r[0] for r in runs])),
+            "valid_ndcg@10_per_seed": [r[0] for r in runs],
+            "fit_seconds": float(np.median([r[1] for r in runs])),
+            "synthetic_ndcg@10": scored(model, other.test, other.train)["ndcg@10"],
+            "synthetic_fit_seconds": other_seconds,
+        })  # fmt: skip
+        row = rows[-1]
+        print(f"bpr strata={strata}: valid NDCG@10 {row['valid_ndcg@10']:.4f}, fit "
+              f"{row['fit_seconds']:.2f} s; synthetic NDCG@10 {row['synthetic_ndcg@10']:.4f}, "
+              f"fit {other_seconds:.1f} s", flush=True)  # fmt: skip
+    best = max(r["valid_ndcg@10"] for r in rows)
+    chosen = max(r["strata"] for r in rows if r["valid_ndcg@10"] >= 0.99 * best)
+    return {"machine": machine(), "params": point, "valid": "ML-100K inner split (latest 20% "
+            "of the outer training part per user)", "rule": "the largest value within 1% of the "
+            "best validation NDCG@10 (more strata fit faster where the data outgrows the "
+            "cache)", "chosen": chosen, "synthetic_check": "user_split(test=0.2, seed=0) of "
+            "SPEED_SYNTHETIC, seed 0", "rows": rows}  # fmt: skip
 
 
 # --rated: ranking models at their defaults, the rating models beside them, and the choices
@@ -419,7 +471,13 @@ def main() -> None:
         "--speed", action="store_true", help="fit times at equal parameters (module docstring)"
     )
     parser.add_argument("--speed-repeats", type=int, default=5, help="fits a side (--speed)")
+    parser.add_argument("--bpr-strata", default="", help="choose BPR's strata (docstring)")
     args = parser.parse_args()
+    if args.bpr_strata:
+        found = bpr_strata([int(v) for v in args.bpr_strata.split(",")], args.seeds)
+        path = write_result("ranking", {**read_result("ranking"), "bpr_strata": found})
+        print(f"wrote {path}")
+        return
     if args.speed:
         with tempfile.TemporaryDirectory() as name:
             found = speed(max(1, args.speed_repeats), Path(name))

@@ -55,6 +55,38 @@ def test_bpr_is_reproducible_under_a_seed_and_differs_across_seeds() -> None:
     assert not np.allclose(a.item_factors_, c.item_factors_)
 
 
+def two_large_groups() -> Interactions:
+    """256 users and 256 items in two halves; each user has 12 random items of their half."""
+    rng = np.random.default_rng(0)
+    users, items = [], []
+    for u in range(256):
+        half = 0 if u < 128 else 128
+        for i in rng.choice(128, size=12, replace=False):
+            users.append(u)
+            items.append(half + int(i))
+    return Interactions.from_arrays(users, items)
+
+
+def test_stratified_bpr_learns_the_groups_and_ignores_the_thread_count() -> None:
+    import numba
+
+    data = two_large_groups()
+    params = {"factors": 8, "epochs": 30, "lr": 0.05, "strata": 4, "seed": 3}
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        alone = get("bpr", **params).fit(data)
+    finally:
+        numba.set_num_threads(threads)
+    model = get("bpr", **params).fit(data)
+    np.testing.assert_array_equal(alone.item_factors_, model.item_factors_)
+    other = get("bpr", **{**params, "seed": 4}).fit(data)
+    assert not np.allclose(other.item_factors_, model.item_factors_)
+    ids, _ = model.recommend(np.arange(256), k=10)
+    own_half = (ids >= 128) == (np.arange(256) >= 128)[:, None]
+    assert own_half.mean() > 0.95, own_half.mean()
+
+
 def test_bpr_seen_bitmap_marks_exactly_the_training_pairs() -> None:
     from recforge.models.bpr_kernels import seen_bitmap
 

@@ -14,6 +14,8 @@ from recforge.models.registry import register
 
 __all__ = ["BPR"]
 
+MIN_GROUP = 64  # users and items a stratum must hold at least (`strata` is lowered to keep it)
+
 
 @register
 class BPR(Recommender):
@@ -22,6 +24,12 @@ class BPR(Recommender):
     Each epoch takes as many SGD steps as there are training interactions (see `bpr_epoch`).
     factors: k; epochs; lr: step size; reg: L2 weight; init_std: factors start as
     N(0, init_std²), item biases at 0; seed: the start and the samples (a fit is reproducible).
+    strata: above 1, each epoch is stratified SGD over strata × strata random blocks of users
+    and items, strata of them at a time in parallel on numba's threads
+    (`bpr_epoch_stratified`); negatives then come from the step's item group. The result
+    depends on strata, never on the number of threads. 1: plain serial SGD. It is lowered to
+    keep at least MIN_GROUP users and items in a group (so small data is fitted serially); the
+    default was chosen on validation (benchmarks/README.md, `bench_ranking.py --bpr-strata`).
     """
 
     name = "bpr"
@@ -40,6 +48,7 @@ class BPR(Recommender):
         lr: float = 0.05,
         reg: float = 0.01,
         init_std: float = 0.1,
+        strata: int = 16,
         seed: int | None = None,
     ) -> None:
         self.factors = factors
@@ -47,6 +56,7 @@ class BPR(Recommender):
         self.lr = lr
         self.reg = reg
         self.init_std = init_std
+        self.strata = strata
         self.seed = seed
 
     def _validate_params(self) -> None:
@@ -55,10 +65,11 @@ class BPR(Recommender):
         check_float(self.lr, "lr", "BPR", low=0.0, low_open=True)
         check_float(self.reg, "reg", "BPR", low=0.0)
         check_float(self.init_std, "init_std", "BPR", low=0.0)
+        check_int(self.strata, "strata", "BPR", low=1)
         check_seed(self.seed, "seed", "BPR")
 
     def _fit(self, train: Interactions, valid: Interactions | None) -> None:
-        from recforge.models.bpr_kernels import bpr_epoch, seen_bitmap
+        from recforge.models.bpr_kernels import bpr_epoch, bpr_epoch_stratified, seen_bitmap
 
         rng = np.random.default_rng(self.seed)
         k = int(self.factors)
@@ -68,11 +79,16 @@ class BPR(Recommender):
         m = train.matrix
         owners, _, _ = train.coo()
         seen = seen_bitmap(m.indptr, m.indices, train.n_items)
+        strata = min(int(self.strata), train.n_users // MIN_GROUP, train.n_items // MIN_GROUP)
+        lr, reg = float(self.lr), float(self.reg)
         for _ in range(int(self.epochs)):
-            bpr_epoch(
-                m.indptr, m.indices, owners, X, Y, bias, float(self.lr), float(self.reg),
-                m.nnz, int(rng.integers(2**31 - 1)), seen,
-            )  # fmt: skip
+            seed = int(rng.integers(2**31 - 1))
+            if strata > 1:
+                bpr_epoch_stratified(
+                    m.indptr, m.indices, owners, X, Y, bias, lr, reg, seed, seen, strata
+                )
+            else:
+                bpr_epoch(m.indptr, m.indices, owners, X, Y, bias, lr, reg, m.nnz, seed, seen)
         self.user_factors_, self.item_factors_, self.item_bias_ = X, Y, bias
 
     def _score(self, users: np.ndarray, items: np.ndarray | None) -> np.ndarray:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-__all__ = ["BITMAP_CELLS", "bpr_epoch", "seen_bitmap"]
+__all__ = ["BITMAP_CELLS", "bpr_epoch", "bpr_epoch_stratified", "seen_bitmap"]
 
-BITMAP_CELLS = 1 << 29  # users × items up to which "seen?" is a bitmap (64 MiB), not a search
+BITMAP_CELLS = 1 << 23  # users × items up to which "seen?" is a bitmap (1 MiB, cache-sized)
 
 
 def seen_bitmap(indptr: np.ndarray, indices: np.ndarray, n_items: int) -> np.ndarray:
@@ -34,6 +34,40 @@ def _draw(state, bound):  # type: ignore[no-untyped-def]
     return np.int64((high * np.uint64(bound)) >> np.uint64(32))
 
 
+@njit(inline="always")
+def _unseen(u, j, indptr, indices, seen_bits, n_items):  # type: ignore[no-untyped-def]
+    """Whether user u never saw item j: the bitmap when there is one, else a binary search of
+    u's row (columns ascending)."""
+    if seen_bits.size > 0:
+        cell = u * n_items + j
+        return not (seen_bits[cell >> 3] >> (cell & 7)) & 1
+    start, end = indptr[u], indptr[u + 1]
+    at = start + np.searchsorted(indices[start:end], j)
+    return at == end or indices[at] != j
+
+
+@njit(inline="always")
+def _step(X, Y, bias, u, i, j, lr, reg):  # type: ignore[no-untyped-def]
+    """One ascent step of ln σ(x̂_ui − x̂_uj) − reg·‖θ‖²/2; returns 1 if the pair was already
+    ordered (x̂_ui > x̂_uj) before it, else 0."""
+    x_u, y_i, y_j = X[u], Y[i], Y[j]
+    k = x_u.size
+    diff = bias[i] - bias[j]
+    for f in range(k):
+        diff += x_u[f] * (y_i[f] - y_j[f])
+    z = 1.0 / (1.0 + np.exp(diff))  # σ(−diff): the gradient weight
+    bias[i] += lr * (z - reg * bias[i])
+    bias[j] += lr * (-z - reg * bias[j])
+    for f in range(k):
+        xf = x_u[f]
+        yi = y_i[f]
+        yj = y_j[f]
+        x_u[f] = xf + lr * (z * (yi - yj) - reg * xf)
+        y_i[f] = yi + lr * (z * xf - reg * yi)
+        y_j[f] = yj + lr * (-z * xf - reg * yj)
+    return 1 if diff > 0 else 0
+
+
 # reassociation lets the dot product vectorise; NaN and inf keep their meaning (a diverging fit
 # must surface as non-finite factors, not as undefined behaviour)
 @njit(nogil=True, cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
@@ -48,42 +82,110 @@ def bpr_epoch(indptr, indices, owners, X, Y, bias, lr, reg, samples, seed, seen_
     seen_bits: `seen_bitmap` of the CSR, or empty to look j up in u's row by binary search.
     seed starts the xorshift64* generator, so an epoch is a function of its inputs.
     """
-    state = np.empty(1, dtype=np.uint64)
-    state[0] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)  # never 0
-    n_items, k = Y.shape
+    state = _generator(seed)
+    n_items = Y.shape[0]
     nnz = indices.size
-    use_bits = seen_bits.size > 0
     ordered = 0
     for _ in range(samples):
         t = _draw(state, nnz)
         u = owners[t]
         i = indices[t]
-        start, end = indptr[u], indptr[u + 1]
-        if end - start >= n_items:
+        if indptr[u + 1] - indptr[u] >= n_items:
             continue  # the user saw every item: no negative exists
         while True:
             j = _draw(state, n_items)
-            if use_bits:
-                cell = u * n_items + j
-                if not (seen_bits[cell >> 3] >> (cell & 7)) & 1:
-                    break
-            else:
-                at = start + np.searchsorted(indices[start:end], j)
-                if at == end or indices[at] != j:
-                    break
-        x_u, y_i, y_j = X[u], Y[i], Y[j]
-        diff = bias[i] - bias[j]
-        for f in range(k):
-            diff += x_u[f] * (y_i[f] - y_j[f])
-        z = 1.0 / (1.0 + np.exp(diff))  # σ(−diff): the gradient weight
-        ordered += diff > 0
-        bias[i] += lr * (z - reg * bias[i])
-        bias[j] += lr * (-z - reg * bias[j])
-        for f in range(k):
-            xf = x_u[f]
-            yi = y_i[f]
-            yj = y_j[f]
-            x_u[f] = xf + lr * (z * (yi - yj) - reg * xf)
-            y_i[f] = yi + lr * (z * xf - reg * yi)
-            y_j[f] = yj + lr * (-z * xf - reg * yj)
+            if _unseen(u, j, indptr, indices, seen_bits, n_items):
+                break
+        ordered += _step(X, Y, bias, u, i, j, lr, reg)
     return ordered / max(samples, 1)
+
+
+@njit(nogil=True, cache=True)
+def _generator(seed):  # type: ignore[no-untyped-def]
+    """A xorshift64* state (uint64 [1], never 0) from an integer seed."""
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
+    _draw(state, 2)  # mix once, so nearby seeds part at once
+    return state
+
+
+@njit(nogil=True, cache=True)
+def _permutation(n, state):  # type: ignore[no-untyped-def]
+    """A uniform permutation of 0 … n − 1 (int64 [n]) by Fisher–Yates."""
+    out = np.arange(n)
+    for a in range(n - 1, 0, -1):
+        b = _draw(state, a + 1)
+        out[a], out[b] = out[b], out[a]
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _blocks(indptr, indices, n_items, strata, state):  # type: ignore[no-untyped-def]
+    """A fresh random partition of users and items into `strata` groups each, and the training
+    entries of every (user group, item group) cell: (cell_ptr int64 [strata² + 1], entries int64
+    [nnz] grouped by cell, item_order int64 [n_items] listing each item group's items in turn,
+    item_ptr int64 [strata + 1] bounding them)."""
+    n_users = indptr.size - 1
+    user_order = _permutation(n_users, state)
+    item_order = _permutation(n_items, state)
+    user_group = np.empty(n_users, dtype=np.int64)
+    item_group = np.empty(n_items, dtype=np.int64)
+    for rank in range(n_users):
+        user_group[user_order[rank]] = rank * strata // n_users
+    item_ptr = np.zeros(strata + 1, dtype=np.int64)
+    for rank in range(n_items):
+        group = rank * strata // n_items
+        item_group[item_order[rank]] = group
+        item_ptr[group + 1] = rank + 1
+    cells = strata * strata
+    cell_ptr = np.zeros(cells + 1, dtype=np.int64)
+    for u in range(n_users):
+        for t in range(indptr[u], indptr[u + 1]):
+            cell_ptr[user_group[u] * strata + item_group[indices[t]] + 1] += 1
+    for c in range(cells):
+        cell_ptr[c + 1] += cell_ptr[c]
+    at = cell_ptr[:-1].copy()
+    entries = np.empty(indices.size, dtype=np.int64)
+    for u in range(n_users):
+        for t in range(indptr[u], indptr[u + 1]):
+            c = user_group[u] * strata + item_group[indices[t]]
+            entries[at[c]] = t
+            at[c] += 1
+    return cell_ptr, entries, item_order, item_ptr
+
+
+NEGATIVE_DRAWS = 64  # a stratified step is skipped when this many draws all hit seen items
+
+
+@njit(parallel=True, nogil=True, cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
+def bpr_epoch_stratified(indptr, indices, owners, X, Y, bias, lr, reg, seed, seen_bits, strata):  # type: ignore[no-untyped-def]
+    """One BPR epoch as stratified SGD (DSGD, Gemulla et al. 2011): users and items are split
+    at random into `strata` groups each (afresh every epoch); in each of `strata` sub-epochs the
+    cells (g, (g + s) mod strata), which share no user and no item, run in parallel, each taking
+    as many steps as it holds training entries: an entry of the cell drawn uniformly and a
+    negative drawn uniformly from the cell's item group, redrawn while seen (at most
+    NEGATIVE_DRAWS times, else the step is skipped). Every cell has its own generator, seeded
+    from `seed`, so the result depends on `strata` but not on the number of threads. Arguments
+    as `bpr_epoch`; returns the share of steps whose pair was already ordered.
+    """
+    n_items = Y.shape[0]
+    cell_ptr, entries, item_order, item_ptr = _blocks(
+        indptr, indices, n_items, strata, _generator(seed)
+    )
+    ordered = np.zeros(strata, dtype=np.int64)
+    for sub in range(strata):
+        for group in prange(strata):
+            items = (group + sub) % strata
+            cell = group * strata + items
+            first, size = cell_ptr[cell], cell_ptr[cell + 1] - cell_ptr[cell]
+            low, width = item_ptr[items], item_ptr[items + 1] - item_ptr[items]
+            state = _generator(seed * 1_000_003 + sub * strata + group + 1)
+            for _ in range(size):
+                t = entries[first + _draw(state, size)]
+                u = owners[t]
+                for _ in range(NEGATIVE_DRAWS):
+                    j = item_order[low + _draw(state, width)]
+                    if _unseen(u, j, indptr, indices, seen_bits, n_items):
+                        ordered[group] += _step(X, Y, bias, u, indices[t], j, lr, reg)
+                        break
+    return ordered.sum() / max(indices.size, 1)
