@@ -587,7 +587,7 @@ def main() -> None:
             )
     previous = read_result("ranking")
     kept = {pair: previous[pair] for pair in GRIDS if pair in previous and pair not in results}
-    for section in ("rated", "speed"):
+    for section in ("rated", "speed", "bpr_strata"):
         if section in previous:
             kept[section] = previous[section]
     path = write_result(

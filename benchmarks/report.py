@@ -250,7 +250,23 @@ def ranking(d: Record) -> list[str]:
     columns += [col("peer fit s", "peer")]
     columns += [("fit ratio", lambda r: ratio(r.get("recforge"), r.get("peer")))]
     out += table(columns, timed, "Fit seconds at equal iteration counts (recforge's best point):")
-    return out + speed(d.get("speed")) + rated(d.get("rated"))
+    return out + speed(d.get("speed")) + strata(d.get("bpr_strata")) + rated(d.get("rated"))
+
+
+def strata(d: Any) -> list[str]:
+    """`bench_ranking.py --bpr-strata`: BPR's strata chosen on validation."""
+    if not isinstance(d, dict):
+        return []
+    out = ["### Choosing BPR's strata on validation (`--bpr-strata`)", ""]
+    out += [f"BPR at {settings(d.get('params'))}; validation: {d.get('valid')}; rule: "
+            f"{d.get('rule')}. Chosen: strata={d.get('chosen')}. Check (not chosen on): "
+            f"{d.get('synthetic_check')}.", ""]  # fmt: skip
+    rows = [{**r, "chosen": "yes" if r["strata"] == d.get("chosen") else ""}
+            for r in d.get("rows", [])]  # fmt: skip
+    columns = [col("strata", "strata"), col("valid NDCG@10", "valid_ndcg@10", metric)]
+    columns += [col("fit s", "fit_seconds"), col("check NDCG@10", "synthetic_ndcg@10", metric)]
+    columns += [col("check fit s", "synthetic_fit_seconds"), col("chosen", "chosen")]
+    return out + table(columns, rows, "Each value (validation: the mean over seeds):")
 
 
 def speed(d: Any) -> list[str]:
