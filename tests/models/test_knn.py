@@ -38,13 +38,20 @@ def random_matrix(seed: int, rows: int = 9, cols: int = 12, density: float = 0.4
     min_support=st.integers(1, 3),
     neighbors=st.integers(1, 9),
     block_cells=st.sampled_from([12, 40, 1 << 20]),
+    density=st.sampled_from([0.1, 0.45]),  # sparse rows keep a list of touched rows, dense scan
 )
 def test_topk_similarity_matches_the_definitions(
-    seed: int, kind: str, shrinkage: float, min_support: int, neighbors: int, block_cells: int
+    seed: int,
+    kind: str,
+    shrinkage: float,
+    min_support: int,
+    neighbors: int,
+    block_cells: int,
+    density: float,
 ) -> None:
-    dense = random_matrix(seed)
+    dense = random_matrix(seed, density=density)
     present = dense != 0
-    if kind == "common_cosine":
+    if kind == "common_cosine" or (kind == "cosine" and seed % 2):
         dense = np.where(present, dense - 3.0, 0.0)  # residuals: signs vary, some exactly 0
     # Built from the pattern, so a residual of exactly 0 is still a shared column.
     X = sp.csr_array((dense[present], np.nonzero(present)), shape=dense.shape)
@@ -64,6 +71,22 @@ def test_topk_similarity_matches_the_definitions(
         np.testing.assert_allclose(row[kept], want[kept], rtol=1e-5, atol=1e-6)
         if kept.size:  # nothing better was dropped
             assert row[kept].min() >= positive[kept.size - 1] - 1e-6
+
+
+@pytest.mark.parametrize("kind", SIMILARITY_KINDS)
+@pytest.mark.parametrize("density", [0.05, 0.5])
+def test_topk_similarity_with_mixed_signs_matches_the_definitions(
+    kind: str, density: float
+) -> None:
+    """Rows share scratch sums in the kernel: a row whose sums end negative must leave none
+    behind for the next (40 rows, values of both signs; sparse rows keep a touched list)."""
+    dense = random_matrix(7, rows=40, cols=25, density=density)
+    present = dense != 0
+    dense = np.where(present, dense - 3.0, 0.0)
+    X = sp.csr_array((dense[present], np.nonzero(present)), shape=dense.shape)
+    got = topk_similarity(X, kind, neighbors=39).toarray()
+    expected = dense_similarity(dense, present, kind, 0.0, 1)
+    np.testing.assert_allclose(got, np.where(expected > 1e-12, expected, 0.0), atol=1e-6)
 
 
 def test_item_knn_reproduces_surprises_knn_baseline() -> None:

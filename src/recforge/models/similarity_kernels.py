@@ -95,23 +95,31 @@ def topk_rows(  # type: ignore[no-untyped-def]
         for b in range(chunk * per_chunk, min(rows, (chunk + 1) * per_chunk)):
             i = start + b
             n_touched = 0
+            ops = 0
+            for p in range(indptr[i], indptr[i + 1]):
+                ops += t_indptr[indices[p] + 1] - t_indptr[indices[p]]
+            # A row that makes more updates than there are rows is cheaper to find its touched
+            # rows in by one scan of the sums afterwards than by keeping a list as it goes.
+            track = ops <= n
             for p in range(indptr[i], indptr[i + 1]):
                 u = indices[p]
                 x = data[p]
                 if products_only:  # cosine without shrinkage or support: one sum
                     for q in range(t_indptr[u], t_indptr[u + 1]):
                         j = t_indices[q]
-                        touched[n_touched] = j  # kept only the first time (no branch)
-                        n_touched += 1 - seen[j]
-                        seen[j] = 1
+                        if track:
+                            touched[n_touched] = j  # kept only the first time (no branch)
+                            n_touched += 1 - seen[j]
+                            seen[j] = 1
                         prods[j] += x * t_data[q]
                     continue
                 for q in range(t_indptr[u], t_indptr[u + 1]):
                     j = t_indices[q]
                     y = t_data[q]
-                    touched[n_touched] = j
-                    n_touched += 1 - seen[j]
-                    seen[j] = 1
+                    if track:
+                        touched[n_touched] = j
+                        n_touched += 1 - seen[j]
+                        seen[j] = 1
                     prods[j] += x * y
                     freq[j] += 1.0
                     if kind == 1:
@@ -121,8 +129,11 @@ def topk_rows(  # type: ignore[no-untyped-def]
                         sq_i[j] += x * x
                         sq_j[j] += y * y
             size = 0
-            for t in range(n_touched):
-                j = touched[t]
+            for t in range(n_touched if track else n):
+                j = touched[t] if track else t
+                if not track and (prods[j] <= 0.0 if products_only else freq[j] == 0.0):
+                    prods[j] = 0.0  # untouched, or a cosine that cannot be positive: skipped
+                    continue
                 if kind == 0:
                     den = norms[i] * norms[j]
                     sim = prods[j] / den if den > 0 else 0.0
