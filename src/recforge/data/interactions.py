@@ -300,15 +300,14 @@ class Interactions:
             raise DataError(f"{source}: item index out of range [0, {n_items})")
         vals = _clean_values(values, u.size, source)
         ts = _clean_timestamps(timestamps, u.size, source)
-        by_item = _by_item(u, i, n_users, n_items)
-        del users, items, u, i  # the largest temporaries, freed before the row-major pass
-        matrix = _row_major(by_item)
-        del by_item
+        matrix, _ = _to_csr(u, i, n_users, n_items)
+        del users, items, u, i  # the largest temporaries
         if _has_adjacent_repeats(matrix):
             matrix, ts_out = _merge_duplicates(matrix, vals, ts, duplicates, source, rows)
         else:  # the data of each slot is its input row
             perm = matrix.data
             matrix.data = vals[perm]
+            matrix.has_canonical_format = True  # columns ascend in each row, none repeated
             ts_out = None if ts is None else ts[perm]
         return cls(matrix, user_ids, item_ids, ts_out, bool(explicit), rows)
 
@@ -743,34 +742,17 @@ def _clean_timestamps(ts: Any | None, n: int, source: str) -> np.ndarray | None:
     )
 
 
-def _by_item(u: np.ndarray, i: np.ndarray, n_users: int, n_items: int) -> sp.csc_array:
-    """CSC [n_users, n_items] whose data is the input row of each slot, repeated pairs kept.
-
-    A stable counting sort: within a column, slots stay in input order. The canonical flag
-    only stops scipy from summing (and so sorting) repeated pairs during the conversion.
-    """
-    pos = np.arange(u.size, dtype=np.int32 if u.size < 2**31 else np.int64)
-    coo = sp.coo_array((pos, (u, i)), shape=(n_users, n_items))
-    coo.has_canonical_format = True
-    return sp.csc_array(coo.tocsc())
-
-
-def _row_major(by_item: sp.csc_array) -> sp.csr_array:
-    """The CSR of `_by_item`'s output: columns ascending within each row (a second counting
-    sort), repeated pairs side by side in input order; data is still the input row."""
-    m = sp.csr_array(by_item.tocsr())
-    index = np.int32 if m.nnz < 2**31 else np.int64  # one index dtype, as scipy requires
-    m.indices = m.indices.astype(index, copy=False)
-    m.indptr = m.indptr.astype(index, copy=False)
-    return m
-
-
 def _to_csr(
     u: np.ndarray, i: np.ndarray, n_users: int, n_items: int
 ) -> tuple[sp.csr_array, np.ndarray]:
-    """CSR of unique (u, i) pairs, plus the input row behind each CSR slot."""
-    m = _row_major(_by_item(u, i, n_users, n_items))
-    return m, m.data
+    """The CSR [n_users, n_items] of the pairs (u, i), repeated pairs kept side by side in
+    input order and columns ascending within a row, whose data is the input row of each slot;
+    and that data array (int [nnz])."""
+    from recforge.data.csr_kernel import stable_csr
+
+    indptr, indices, origin = stable_csr(u, i, n_users, n_items)
+    m = sp.csr_array((origin, indices, indptr), shape=(n_users, n_items))
+    return m, origin
 
 
 def _has_adjacent_repeats(m: sp.csr_array) -> bool:
@@ -796,7 +778,7 @@ def _merge_duplicates(
     source: str,
     rows_are: str = "user",
 ) -> tuple[sp.csr_array, np.ndarray | None]:
-    """The canonical float32 matrix and its timestamps from `_row_major`'s output (data: input
+    """The canonical float32 matrix and its timestamps from `_to_csr`'s output (data: input
     rows, repeated pairs side by side in input order), each pair resolved by `policy`; warns
     with the count of merged rows (`rows_are`: "user" or "session", how they are named). Only
     the slots of repeated pairs are sorted."""

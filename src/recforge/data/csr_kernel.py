@@ -1,0 +1,61 @@
+"""Compiled (numba) construction of a CSR pattern from (row, column) index pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["stable_csr"]
+
+
+def stable_csr(
+    rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSR layout of the pairs (rows[t], cols[t]) [n], repeated pairs kept.
+
+    Two stable counting sorts (by column, then by row), so each row's columns ascend and a
+    repeated pair's slots stand side by side in input order. Returns (indptr [n_rows + 1],
+    indices [n] (the columns), origin [n]: the input position t behind each slot), all int32
+    when n < 2³¹, else int64.
+    """
+    n = rows.size
+    index = np.int32 if n < 2**31 else np.int64
+    indptr = np.zeros(n_rows + 1, dtype=index)
+    indices = np.empty(n, dtype=index)
+    origin = np.empty(n, dtype=index)
+    scratch = (np.empty(n, dtype=index), np.empty(n, dtype=index))
+    _fill(rows, cols, n_cols, *scratch, indptr, indices, origin)
+    return indptr, indices, origin
+
+
+@njit(nogil=True, cache=True)
+def _fill(rows, cols, n_cols, order, row_of, indptr, indices, origin):  # type: ignore[no-untyped-def]
+    """`stable_csr`'s work into preallocated arrays. Scratch [n]: order (input positions by
+    column) and row_of (their rows), so the second pass reads in sequence."""
+    n = rows.size
+    n_rows = indptr.size - 1
+    col_start = np.zeros(n_cols + 1, dtype=np.int64)
+    for t in range(n):
+        col_start[cols[t] + 1] += 1
+    for c in range(n_cols):
+        col_start[c + 1] += col_start[c]
+    at = col_start[:-1].copy()
+    for t in range(n):  # input positions by column, input order kept within a column
+        c = cols[t]
+        order[at[c]] = t
+        row_of[at[c]] = rows[t]
+        at[c] += 1
+    slots = np.zeros(n_rows + 1, dtype=np.int64)
+    for t in range(n):
+        slots[rows[t] + 1] += 1
+    for r in range(n_rows):
+        slots[r + 1] += slots[r]
+    for r in range(n_rows + 1):
+        indptr[r] = slots[r]
+    for c in range(n_cols):  # by column into row slots: columns ascend within a row
+        for s in range(col_start[c], col_start[c + 1]):
+            r = row_of[s]
+            slot = slots[r]
+            indices[slot] = c
+            origin[slot] = order[s]
+            slots[r] = slot + 1
