@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 __all__ = ["stable_csr"]
 
@@ -14,18 +14,57 @@ def stable_csr(
     """The CSR layout of the pairs (rows[t], cols[t]) [n], repeated pairs kept.
 
     Two stable counting sorts (by column, then by row), so each row's columns ascend and a
-    repeated pair's slots stand side by side in input order. Returns (indptr [n_rows + 1],
-    indices [n] (the columns), origin [n]: the input position t behind each slot), all int32
-    when n < 2³¹, else int64.
+    repeated pair's slots stand side by side in input order. Pairs already grouped by row (rows
+    non-decreasing, as files sorted by user are) skip both: each row's columns are only sorted
+    in place of the row, rows in parallel. Returns (indptr [n_rows + 1], indices [n] (the
+    columns), origin [n]: the input position t behind each slot), all int32 when n < 2³¹, else
+    int64.
     """
     n = rows.size
     index = np.int32 if n < 2**31 else np.int64
     indptr = np.zeros(n_rows + 1, dtype=index)
     indices = np.empty(n, dtype=index)
     origin = np.empty(n, dtype=index)
+    if _grouped(rows, indptr):
+        _sort_each_row(cols, indptr, indices, origin)
+        return indptr, indices, origin
     scratch = (np.empty(n, dtype=index), np.empty(n, dtype=index))
     _fill(rows, cols, n_cols, *scratch, indptr, indices, origin)
     return indptr, indices, origin
+
+
+@njit(nogil=True, cache=True)
+def _grouped(rows, indptr):  # type: ignore[no-untyped-def]
+    """Whether rows never decrease; if so, indptr [n_rows + 1] is filled from their counts."""
+    for t in range(1, rows.size):
+        if rows[t] < rows[t - 1]:
+            return False
+    for t in range(rows.size):
+        indptr[rows[t] + 1] += 1
+    for r in range(indptr.size - 1):
+        indptr[r + 1] += indptr[r]
+    return True
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _sort_each_row(cols, indptr, indices, origin):  # type: ignore[no-untyped-def]
+    """For pairs grouped by row: each row's slots in stable column order (indices, origin)."""
+    for r in prange(indptr.size - 1):
+        start, end = indptr[r], indptr[r + 1]
+        ordered = True
+        for t in range(start + 1, end):
+            if cols[t] < cols[t - 1]:
+                ordered = False
+                break
+        if ordered:
+            for t in range(start, end):
+                indices[t] = cols[t]
+                origin[t] = t
+            continue
+        order = np.argsort(cols[start:end], kind="mergesort")  # stable
+        for a in range(end - start):
+            indices[start + a] = cols[start + order[a]]
+            origin[start + a] = start + order[a]
 
 
 @njit(nogil=True, cache=True)
