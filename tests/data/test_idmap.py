@@ -177,3 +177,13 @@ def test_to_index_inverts_to_raw(values: list[object]) -> None:
     idx = np.arange(len(ids))
     assert np.array_equal(ids.to_index(ids.to_raw(idx)), idx)
     assert np.array_equal(ids.to_index(ids.raw_ids), idx)
+
+
+def test_uint64_ids_beyond_int64_stay_distinct_as_strings() -> None:
+    values = np.array([2**63 + 5, 2**63 + 3, 2**63 + 5], dtype=np.uint64)
+    codes, ids = factorize(values)
+    assert codes.tolist() == [1, 0, 1]
+    assert ids.raw_ids.tolist() == [str(2**63 + 3), str(2**63 + 5)]
+    small, small_ids = factorize(np.array([9, 4, 9], dtype=np.uint64))
+    assert small.tolist() == [1, 0, 1]
+    assert small_ids.raw_ids.tolist() == [4, 9]

@@ -252,23 +252,28 @@ def _factorize_dense_ints(values: Any) -> tuple[np.ndarray, IdMap] | None:
         parts = [np.asarray(values)]
     if not parts or parts[0].dtype.kind not in "iu" or parts[0].ndim != 1:
         return None
+    if parts[0].dtype == np.uint64:  # may exceed int64: the general path decides
+        return None
     n = sum(p.size for p in parts)
     if n == 0:
         return None
-    lo = min(int(p.min()) for p in parts)
-    hi = max(int(p.max()) for p in parts)
+    from recforge.data.idmap_kernel import mark_present, min_max, write_codes
+
+    bounds = [min_max(p) for p in parts if p.size]
+    lo = min(int(b[0]) for b in bounds)
+    hi = max(int(b[1]) for b in bounds)
     span = hi - lo + 1
     if span > max(1 << 22, 4 * n):
         return None
     present = np.zeros(span, dtype=bool)
     for p in parts:
-        present[p - lo if lo else p] = True
+        mark_present(p, lo, present)
     rank = np.cumsum(present, dtype=np.int32) - 1
     raw = np.flatnonzero(present).astype(np.int64) + lo
     codes = np.empty(n, dtype=np.int32)
     start = 0
     for p in parts:
-        codes[start : start + p.size] = rank[p - lo if lo else p]
+        write_codes(p, lo, rank, codes, start)
         start += p.size
     return codes, IdMap(raw)
 
