@@ -518,22 +518,22 @@ def recommend(
     with open(out, "w", encoding="utf-8") as fh:
         for start in range(0, user_idx.size, batch_size):
             batch = user_idx[start : start + batch_size]
-            # lists hold at most the catalogue: a larger k would only pad (and allocate) -1s
-            ids, _ = model.recommend(batch, k=min(k, model.n_items_), exclude_seen=not include_seen)
+            ids, _ = model.recommend(batch, k=k, exclude_seen=not include_seen)
             for row, user in zip(ids, raw_users[start : start + batch_size], strict=True):
                 items = model.item_ids_.to_raw(row[row >= 0])
                 fh.write(f"{user}\t{','.join(str(i) for i in items)}\n")
                 written += 1
                 longest = max(longest, len(items))
-    typer.echo(f"wrote {_lists_written(k, longest)} for {written:,} users to {out}")
+    left = "every item" if include_seen else "every unseen item"
+    typer.echo(f"wrote {_lists_written(k, longest, left)} for {written:,} users to {out}")
 
 
-def _lists_written(k: int, longest: int) -> str:
+def _lists_written(k: int, longest: int, left: str = "every unseen item") -> str:
     """What a recommend run wrote: 'top-10 lists', or, where fewer items than k were left,
-    the longest list written."""
+    the longest list written (`left`: what such a list holds)."""
     if longest >= k:
         return f"top-{k} lists"
-    return f"lists of at most {longest:,} items (every unseen item; -k {k:,} asked for more)"
+    return f"lists of at most {longest:,} items ({left}; -k {k:,} asked for more)"
 
 
 def _recommend_sessions(model: Any, data: Any, source: Path, out: Path, k: int) -> tuple[int, int]:

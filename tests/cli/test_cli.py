@@ -625,6 +625,10 @@ def test_recommend_says_what_it_wrote_when_k_exceeds_the_catalogue(
     longest = max(len(line.split("\t")[1].split(",")) for line in recs.read_text().splitlines())
     assert longest < 12  # every user has seen items, left out of the 12
     assert f"wrote lists of at most {longest} items (every unseen item" in out
+    argv = ["recommend", str(model), "-k", "1000000000", "--include-seen", "--out", str(recs)]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    assert "wrote lists of at most 12 items (every item;" in out
     code, out, _ = run(capsys, "recommend", str(model), "-k", "2", "--out", str(recs))
     assert "wrote top-2 lists for 30 users" in out
 
