@@ -59,9 +59,9 @@ class BERT4Rec(NextItemRecommender):
     name = "bert4rec"
     description = "BERT4Rec: bidirectional self-attention that fills in masked items (Sun 2019)"
     # A window gives fewer targets than SASRec's (max_len - 1): next_item_ratio · 1 +
-    # (1 - next_item_ratio) · mask_ratio · max_len, 5.5 by default; hence copies = 10 (the
-    # original code's dupe_factor), the paper's setting, kept as it is: it has not been
-    # compared with other values on validation. Measured figures: benchmarks/README.md.
+    # (1 - next_item_ratio) · mask_ratio · max_len, 5.5 by default; hence several copies a
+    # window. copies = 10 (the original code's dupe_factor) was chosen on validation among 5,
+    # 10 and 20 (bench_sequence.py --tune bert4rec; figures in benchmarks/README.md).
     training_defaults: ClassVar[dict[str, Any]] = {"epochs": 40, "batch_size": 128, "lr": 1e-3}
 
     module_: BERT4RecNet
