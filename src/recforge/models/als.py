@@ -23,14 +23,12 @@ from recforge.models.registry import register
 __all__ = ["ALS", "IALS", "PMF"]
 
 
-def _item_major(train: Interactions, shared: bool = False) -> tuple[Any, Any, Any]:
+def _item_major(train: Interactions, values: np.ndarray) -> tuple[Any, Any, Any]:
     """The training matrix as CSR [n_items, n_users] (indptr int64, indices int32 ascending,
-    values float32). shared: when every entry holds the same value, `values` is that one value
-    ([1]) instead of a copy per entry (iALS reads it so)."""
+    values float32), its values from `_values(train, …)`: a single shared value stays one."""
     from recforge.models.als_kernels import transpose_csr
 
     m = train.matrix
-    values = _values(train, shared)
     return transpose_csr(m.indptr, m.indices, values, train.n_items)
 
 
@@ -106,7 +104,7 @@ class IALS(Recommender):
         Y = rng.normal(0.0, float(self.init_std), (train.n_items, k)).astype(np.float32)
         by_user = train.matrix
         values_user = _values(train, shared=True)  # c = 1 + alpha·value, never stored
-        item_indptr, item_indices, values_item = _item_major(train, shared=True)
+        item_indptr, item_indices, values_item = _item_major(train, values_user)
         alpha, reg, steps = float(self.alpha), float(self.reg), int(self.cg_steps)
         # The kernel's rows run in parallel and each calls BLAS: a BLAS pool of its own per
         # call would oversubscribe the cores, so BLAS runs single-threaded for the fit.
@@ -173,7 +171,7 @@ class _ExplicitALSBase(_RatingFactorModel):
         from recforge.models.als_kernels import explicit_half_step
 
         by_user = train.matrix
-        item_indptr, item_indices, item_values = _item_major(train)
+        item_indptr, item_indices, item_values = _item_major(train, _values(train, shared=False))
         ratings = by_user.data.astype(np.float64)
         mu = float(ratings.mean())
         rng = np.random.default_rng(seed)
