@@ -39,6 +39,7 @@ def random_matrix(seed: int, rows: int = 9, cols: int = 12, density: float = 0.4
     neighbors=st.integers(1, 9),
     block_cells=st.sampled_from([12, 40, 1 << 20]),
     density=st.sampled_from([0.1, 0.45]),  # sparse rows keep a list of touched rows, dense scan
+    constant=st.sampled_from([None, 1.0, -2.5]),  # one repeated value: cosine counts
 )
 def test_topk_similarity_matches_the_definitions(
     seed: int,
@@ -48,10 +49,13 @@ def test_topk_similarity_matches_the_definitions(
     neighbors: int,
     block_cells: int,
     density: float,
+    constant: float | None,
 ) -> None:
     dense = random_matrix(seed, density=density)
     present = dense != 0
-    if kind == "common_cosine" or (kind == "cosine" and seed % 2):
+    if constant is not None:
+        dense = np.where(present, constant, 0.0)
+    elif kind == "common_cosine" or (kind == "cosine" and seed % 2):
         dense = np.where(present, dense - 3.0, 0.0)  # residuals: signs vary, some exactly 0
     # Built from the pattern, so a residual of exactly 0 is still a shared column.
     X = sp.csr_array((dense[present], np.nonzero(present)), shape=dense.shape)
@@ -75,14 +79,16 @@ def test_topk_similarity_matches_the_definitions(
 
 @pytest.mark.parametrize("kind", SIMILARITY_KINDS)
 @pytest.mark.parametrize("density", [0.05, 0.5])
+@pytest.mark.parametrize("constant", [None, 1.0, 0.5])
 def test_topk_similarity_with_mixed_signs_matches_the_definitions(
-    kind: str, density: float
+    kind: str, density: float, constant: float | None
 ) -> None:
     """Rows share scratch sums in the kernel: a row whose sums end negative must leave none
-    behind for the next (40 rows, values of both signs; sparse rows keep a touched list)."""
+    behind for the next (40 rows, values of both signs; sparse rows keep a touched list, dense
+    ones scan). One repeated value (constant) takes plain cosine's path for 0/1 values."""
     dense = random_matrix(7, rows=40, cols=25, density=density)
     present = dense != 0
-    dense = np.where(present, dense - 3.0, 0.0)
+    dense = np.where(present, dense - 3.0 if constant is None else constant, 0.0)
     X = sp.csr_array((dense[present], np.nonzero(present)), shape=dense.shape)
     got = topk_similarity(X, kind, neighbors=39).toarray()
     expected = dense_similarity(dense, present, kind, 0.0, 1)

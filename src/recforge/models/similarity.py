@@ -41,13 +41,18 @@ def topk_similarity(
     similarity, columns ascending. X: CSR [n, m] (values; the pattern counts for jaccard)."""
     import numba
 
-    from recforge.models.similarity_kernels import KIND_CODES, topk_rows
+    from recforge.models.similarity_kernels import KIND_CODES, topk_cosine_rows, topk_rows
 
     if kind not in SIMILARITY_KINDS:
         raise ValueError(f"unknown similarity kind {kind!r}")
     X = sp.csr_array(X, dtype=np.float64)
     X.sort_indices()
     n = X.shape[0]
+    plain_cosine = kind == "cosine" and shrinkage <= 0 and min_support <= 1
+    # a cosine is blind to scale, so one repeated value counts as 1s: sums of counts
+    unit = plain_cosine and X.nnz > 0 and X.data[0] != 0 and bool(np.all(X.data == X.data[0]))
+    if unit:
+        X = sp.csr_array((np.ones(X.nnz), X.indices, X.indptr), shape=X.shape)
     XT = sp.csr_array(X.T.tocsr())
     norms = np.sqrt(np.bincount(
         np.repeat(np.arange(n), np.diff(X.indptr)), weights=X.data**2, minlength=n
@@ -58,10 +63,17 @@ def topk_similarity(
     parts = []
     for start in range(0, n, block):
         stop = min(n, start + block)
-        counts, cols, values = topk_rows(
-            X.indptr, X.indices, X.data, XT.indptr, XT.indices, XT.data, norms, start, stop,
-            KIND_CODES[kind], k, float(shrinkage), int(min_support), min(chunks, stop - start),
-        )  # fmt: skip
+        pieces = min(chunks, stop - start)
+        if plain_cosine:
+            counts, cols, values = topk_cosine_rows(
+                X.indptr, X.indices, X.data, XT.indptr, XT.indices, XT.data, norms, start, stop,
+                k, unit, pieces,
+            )  # fmt: skip
+        else:
+            counts, cols, values = topk_rows(
+                X.indptr, X.indices, X.data, XT.indptr, XT.indices, XT.data, norms, start, stop,
+                KIND_CODES[kind], k, float(shrinkage), int(min_support), pieces,
+            )  # fmt: skip
         kept = np.arange(k)[None, :] < counts[:, None]
         parts.append((counts, cols[kept], values[kept]))
     counts = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)

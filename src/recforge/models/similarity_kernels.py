@@ -4,8 +4,15 @@ For row i the kernel walks i's stored columns u and, through the transpose, ever
 also stores u, accumulating into dense per-thread scratch only what the kind needs (products,
 shared-column counts, sums and sums of squares over the shared columns). It then turns the
 touched rows' sums into similarities and selects the k best positive ones (a partition), so no
-dense [rows, rows] block is ever formed. Rows are independent: split across numba's threads,
-the result does not depend on their number.
+dense [rows, rows] block is ever formed. Rows are independent: split across numba's threads
+(chunk c takes rows c, c + chunks, …, so rows of similar cost, which often sit together, are
+shared out), the result does not depend on their number.
+
+A row is told its touched rows one of two ways: while it accumulates it lists each row the
+first time it touches it, or, when it makes more than SCAN_SHARE times as many updates as there
+are rows, it scans all the sums afterwards, which then costs less than listing. Plain cosine (no
+shrinkage or support) has its own kernel, `topk_cosine_rows`, that keeps one sum, and on 0/1
+values adds counts without reading them.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["KIND_CODES", "topk_rows"]
+__all__ = ["KIND_CODES", "topk_cosine_rows", "topk_rows"]
 
 KIND_CODES = {"cosine": 0, "pearson": 1, "common_cosine": 2, "jaccard": 3}
 
@@ -58,6 +65,82 @@ def _select(vals, cols, size, k):  # type: ignore[no-untyped-def]
             hi = store - 1
 
 
+SCAN_SHARE = 2.0  # a row that makes more than SCAN_SHARE·n updates scans its sums
+
+
+@njit(inline="always")
+def _keep(cand_vals, cand_cols, size, k, b, counts, out_cols, out_vals):  # type: ignore[no-untyped-def]
+    """Write the best min(k, size) of the candidates vals/cols[:size] as output row b."""
+    if size > k:
+        _select(cand_vals, cand_cols, size, k)
+        size = k
+    counts[b] = size
+    for c in range(size):
+        out_vals[b, c] = cand_vals[c]
+        out_cols[b, c] = cand_cols[c]
+
+
+@njit(inline="always")
+def _updates(indptr, indices, t_indptr, i):  # type: ignore[no-untyped-def]
+    """How many sums row i updates: the stored entries of its columns' transpose rows."""
+    ops = 0
+    for p in range(indptr[i], indptr[i + 1]):
+        ops += t_indptr[indices[p] + 1] - t_indptr[indices[p]]
+    return ops
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def topk_cosine_rows(  # type: ignore[no-untyped-def]
+    indptr, indices, data, t_indptr, t_indices, t_data, norms, start, stop, k, unit, chunks
+):
+    """`topk_rows` for kind "cosine" with no shrinkage and no minimum support: one sum per
+    touched row. unit: every stored value is 1, so the sums are counts and the values are not
+    read (norms must then be the square roots of the row lengths). Returns as `topk_rows`."""
+    n = indptr.size - 1
+    rows = stop - start
+    counts = np.zeros(rows, dtype=np.int64)
+    out_cols = np.full((rows, k), -1, dtype=np.int32)
+    out_vals = np.zeros((rows, k), dtype=np.float32)
+    for chunk in prange(chunks):
+        prods = np.zeros(n)
+        touched = np.zeros(n + 1, dtype=np.int64)  # one spare: the branchless append
+        seen = np.zeros(n, dtype=np.uint8)  # 1: row j is in touched
+        cand_vals = np.zeros(n)
+        cand_cols = np.zeros(n, dtype=np.int64)
+        for b in range(chunk, rows, chunks):
+            i = start + b
+            track = _updates(indptr, indices, t_indptr, i) < SCAN_SHARE * n
+            n_touched = 0
+            for p in range(indptr[i], indptr[i + 1]):
+                u = indices[p]
+                x = data[p]
+                if track:
+                    for q in range(t_indptr[u], t_indptr[u + 1]):
+                        j = t_indices[q]
+                        touched[n_touched] = j  # kept only the first time (no branch)
+                        n_touched += 1 - seen[j]
+                        seen[j] = 1
+                        prods[j] += 1.0 if unit else x * t_data[q]
+                else:
+                    for q in range(t_indptr[u], t_indptr[u + 1]):
+                        prods[t_indices[q]] += 1.0 if unit else x * t_data[q]
+            size = 0
+            for t in range(n_touched if track else n):
+                j = touched[t] if track else t
+                if track:
+                    seen[j] = 0
+                value = prods[j]
+                prods[j] = 0.0
+                if value > 0.0:  # a cosine that is not positive is never kept
+                    sim = np.float64(np.float32(value / (norms[i] * norms[j])))  # ranked as stored
+                    if j != i and sim > 0 and np.isfinite(sim):
+                        cand_vals[size] = sim
+                        cand_cols[size] = j
+                        size += 1
+            _keep(cand_vals, cand_cols, size, k, b, counts, out_cols, out_vals)
+    return counts, out_cols, out_vals
+
+
 @njit(parallel=True, nogil=True, cache=True)
 def topk_rows(  # type: ignore[no-untyped-def]
     indptr, indices, data, t_indptr, t_indices, t_data, norms, start, stop, kind, k, shrinkage,
@@ -69,9 +152,9 @@ def topk_rows(  # type: ignore[no-untyped-def]
     indptr/indices/data: X; t_*: its transpose (CSR [m, n]); norms float64 [n]: the rows'
     Euclidean norms (read by cosine); kind: a KIND_CODES value; shrinkage multiplies by
     (n_ij − 1) / (n_ij − 1 + shrinkage) where > 0, n_ij the shared columns; pairs sharing fewer
-    than min_support columns get 0; chunks: how many pieces the rows are cut into for the
-    threads. Returns (counts int64 [B], columns int32 [B, k], values float32 [B, k]) for the
-    B = stop − start rows: row b's first counts[b] entries (in no particular order) are its
+    than min_support columns get 0; chunks: how many interleaved pieces the rows are cut into
+    for the threads. Returns (counts int64 [B], columns int32 [B, k], values float32 [B, k])
+    for the B = stop − start rows: row b's first counts[b] entries (in no particular order) are its
     best, ties to the lower column.
     """
     n = indptr.size - 1
@@ -79,8 +162,6 @@ def topk_rows(  # type: ignore[no-untyped-def]
     counts = np.zeros(rows, dtype=np.int64)
     out_cols = np.full((rows, k), -1, dtype=np.int32)
     out_vals = np.zeros((rows, k), dtype=np.float32)
-    products_only = kind == 0 and shrinkage <= 0 and min_support <= 1
-    per_chunk = (rows + chunks - 1) // chunks
     for chunk in prange(chunks):
         prods = np.zeros(n)
         freq = np.zeros(n)
@@ -89,35 +170,21 @@ def topk_rows(  # type: ignore[no-untyped-def]
         sq_i = np.zeros(n)
         sq_j = np.zeros(n)
         touched = np.zeros(n + 1, dtype=np.int64)  # one spare: the branchless append
-        seen = np.zeros(n, dtype=np.int64)  # 1: row j is in touched
+        seen = np.zeros(n, dtype=np.uint8)  # 1: row j is in touched
         cand_vals = np.zeros(n)
         cand_cols = np.zeros(n, dtype=np.int64)
-        for b in range(chunk * per_chunk, min(rows, (chunk + 1) * per_chunk)):
+        for b in range(chunk, rows, chunks):
             i = start + b
+            track = _updates(indptr, indices, t_indptr, i) < SCAN_SHARE * n
             n_touched = 0
-            ops = 0
-            for p in range(indptr[i], indptr[i + 1]):
-                ops += t_indptr[indices[p] + 1] - t_indptr[indices[p]]
-            # A row that makes more updates than there are rows is cheaper to find its touched
-            # rows in by one scan of the sums afterwards than by keeping a list as it goes.
-            track = ops <= n
             for p in range(indptr[i], indptr[i + 1]):
                 u = indices[p]
                 x = data[p]
-                if products_only:  # cosine without shrinkage or support: one sum
-                    for q in range(t_indptr[u], t_indptr[u + 1]):
-                        j = t_indices[q]
-                        if track:
-                            touched[n_touched] = j  # kept only the first time (no branch)
-                            n_touched += 1 - seen[j]
-                            seen[j] = 1
-                        prods[j] += x * t_data[q]
-                    continue
                 for q in range(t_indptr[u], t_indptr[u + 1]):
                     j = t_indices[q]
                     y = t_data[q]
                     if track:
-                        touched[n_touched] = j
+                        touched[n_touched] = j  # kept only the first time (no branch)
                         n_touched += 1 - seen[j]
                         seen[j] = 1
                     prods[j] += x * y
@@ -131,9 +198,8 @@ def topk_rows(  # type: ignore[no-untyped-def]
             size = 0
             for t in range(n_touched if track else n):
                 j = touched[t] if track else t
-                if not track and (prods[j] <= 0.0 if products_only else freq[j] == 0.0):
-                    prods[j] = 0.0  # untouched, or a cosine that cannot be positive: skipped
-                    continue
+                if freq[j] == 0.0:
+                    continue  # untouched (only met when scanning)
                 if kind == 0:
                     den = norms[i] * norms[j]
                     sim = prods[j] / den if den > 0 else 0.0
@@ -164,11 +230,5 @@ def topk_rows(  # type: ignore[no-untyped-def]
                 sq_i[j] = 0.0
                 sq_j[j] = 0.0
                 seen[j] = 0
-            if size > k:
-                _select(cand_vals, cand_cols, size, k)
-                size = k
-            counts[b] = size
-            for c in range(size):
-                out_vals[b, c] = cand_vals[c]
-                out_cols[b, c] = cand_cols[c]
+            _keep(cand_vals, cand_cols, size, k, b, counts, out_cols, out_vals)
     return counts, out_cols, out_vals
