@@ -255,18 +255,23 @@ def ranking(d: Record) -> list[str]:
 
 def strata(d: Any) -> list[str]:
     """`bench_ranking.py --bpr-strata`: BPR's strata chosen on validation."""
-    if not isinstance(d, dict):
+    if not isinstance(d, dict) or not isinstance(d.get("valid"), dict):
         return []
+    valid = "; ".join(f"{name}: {text}" for name, text in d["valid"].items())
     out = ["### Choosing BPR's strata on validation (`--bpr-strata`)", ""]
-    out += [f"BPR at {settings(d.get('params'))}; validation: {d.get('valid')}; rule: "
-            f"{d.get('rule')}. Chosen: strata={d.get('chosen')}. Check (not chosen on): "
-            f"{d.get('synthetic_check')}.", ""]  # fmt: skip
+    out += [f"BPR at {settings(d.get('params'))}; validation sets: {valid}; rule: "
+            f"{d.get('rule')}. Chosen: strata={d.get('chosen')}.", ""]  # fmt: skip
     rows = [{**r, "chosen": "yes" if r["strata"] == d.get("chosen") else ""}
             for r in d.get("rows", [])]  # fmt: skip
-    columns = [col("strata", "strata"), col("valid NDCG@10", "valid_ndcg@10", metric)]
-    columns += [col("fit s", "fit_seconds"), col("check NDCG@10", "synthetic_ndcg@10", metric)]
-    columns += [col("check fit s", "synthetic_fit_seconds"), col("chosen", "chosen")]
-    return out + table(columns, rows, "Each value (validation: the mean over seeds):")
+    columns = [col("strata", "strata")]
+    for name in d["valid"]:
+        columns += [col(f"{name} valid NDCG@10", f"{name}_ndcg@10", metric),
+                    col(f"{name} fit s", f"{name}_fit_seconds")]  # fmt: skip
+    out += table([*columns, col("chosen", "chosen")], rows,
+                 "Each value (validation: the mean over seeds):")  # fmt: skip
+    checks = [col("strata", "strata"), col("test NDCG@10", "ndcg@10", metric)]
+    checks += [col("fit s", "fit_seconds")]
+    return out + table(checks, d.get("check", []), f"Test ({d.get('test')}):")
 
 
 def speed(d: Any) -> list[str]:

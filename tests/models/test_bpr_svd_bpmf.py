@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recforge.data import Interactions
 from recforge.errors import DataError
@@ -85,6 +87,56 @@ def test_stratified_bpr_learns_the_groups_and_ignores_the_thread_count() -> None
     ids, _ = model.recommend(np.arange(256), k=10)
     own_half = (ids >= 128) == (np.arange(256) >= 128)[:, None]
     assert own_half.mean() > 0.95, own_half.mean()
+
+
+@settings(deadline=None, max_examples=60)
+@given(n=st.integers(1, 200), strata=st.integers(1, 9), seed=st.integers(0, 10_000))
+def test_balanced_groups_deal_each_run_of_the_order_to_distinct_groups(
+    n: int, strata: int, seed: int
+) -> None:
+    from recforge.models.bpr_kernels import _balanced_groups, _generator
+
+    order = np.random.default_rng(seed).permutation(n)
+    group = _balanced_groups(order, strata, _generator(seed))
+    assert group.min() >= 0
+    assert group.max() < strata
+    sizes = np.bincount(group, minlength=strata)
+    assert sizes.max() - sizes.min() <= 1
+    for first in range(0, n, strata):
+        run = group[order[first : first + strata]]
+        assert np.unique(run).size == run.size
+
+
+def test_stratified_blocks_hold_every_entry_once_and_balance_item_popularity() -> None:
+    """Dealt busiest first, item groups differ in interactions by at most the busiest item's
+    count, where a random partition of Zipf-like data puts the heavy items together."""
+    from recforge.models.bpr_kernels import _blocks, _generator
+
+    rng = np.random.default_rng(1)
+    n_users, n_items, strata = 400, 300, 4
+    weights = 1.0 / np.arange(1, n_items + 1)
+    users = np.repeat(np.arange(n_users), 15)
+    items = np.concatenate([
+        rng.choice(n_items, size=15, replace=False, p=weights / weights.sum())
+        for _ in range(n_users)
+    ])  # fmt: skip
+    data = Interactions.from_arrays(users, items)
+    m = data.matrix
+    user_order = np.argsort(-data.user_counts(), kind="stable")
+    item_order = np.argsort(-data.item_counts(), kind="stable")
+    cell_ptr, entries, members, item_ptr = _blocks(
+        m.indptr, m.indices, user_order, item_order, strata, _generator(5)
+    )
+    np.testing.assert_array_equal(np.sort(entries), np.arange(m.nnz))
+    np.testing.assert_array_equal(np.sort(members), np.arange(n_items))
+    group_of = np.empty(n_items, dtype=np.int64)
+    for g in range(strata):
+        group_of[members[item_ptr[g] : item_ptr[g + 1]]] = g
+    cell_of_entry = np.repeat(np.arange(strata * strata), np.diff(cell_ptr))
+    np.testing.assert_array_equal(cell_of_entry[np.argsort(entries)] % strata,
+                                  group_of[m.indices])  # fmt: skip
+    totals = np.bincount(group_of[m.indices], minlength=strata)
+    assert totals.max() - totals.min() <= data.item_counts().max()
 
 
 def test_bpr_seen_bitmap_marks_exactly_the_training_pairs() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -25,8 +26,8 @@ def stable_csr(
     indptr = np.zeros(n_rows + 1, dtype=index)
     indices = np.empty(n, dtype=index)
     origin = np.empty(n, dtype=index)
-    if _grouped(rows, indptr):
-        _sort_each_row(cols, indptr, indices, origin)
+    if n < 2**32 and _grouped(rows, indptr):  # (a row's offsets fit a sort key's low half)
+        _sort_each_row(cols, indptr, indices, origin, 8 * numba.get_num_threads())
         return indptr, indices, origin
     scratch = (np.empty(n, dtype=index), np.empty(n, dtype=index))
     _fill(rows, cols, n_cols, *scratch, indptr, indices, origin)
@@ -46,25 +47,51 @@ def _grouped(rows, indptr):  # type: ignore[no-untyped-def]
     return True
 
 
+INSERTION_ROWS = 24  # rows up to this long are sorted by insertion, longer ones by quicksort
+
+
 @njit(parallel=True, nogil=True, cache=True)
-def _sort_each_row(cols, indptr, indices, origin):  # type: ignore[no-untyped-def]
-    """For pairs grouped by row: each row's slots in stable column order (indices, origin)."""
-    for r in prange(indptr.size - 1):
-        start, end = indptr[r], indptr[r + 1]
-        ordered = True
-        for t in range(start + 1, end):
-            if cols[t] < cols[t - 1]:
-                ordered = False
-                break
-        if ordered:
-            for t in range(start, end):
-                indices[t] = cols[t]
-                origin[t] = t
-            continue
-        order = np.argsort(cols[start:end], kind="mergesort")  # stable
-        for a in range(end - start):
-            indices[start + a] = cols[start + order[a]]
-            origin[start + a] = start + order[a]
+def _sort_each_row(cols, indptr, indices, origin, chunks):  # type: ignore[no-untyped-def]
+    """For pairs grouped by row: each row's slots in stable column order (indices, origin).
+
+    A row out of order is sorted as keys column·2³² + offset in the row, unique, so any sort is
+    stable; in per-thread scratch (no allocation per row), rows split into `chunks` ranges.
+    """
+    n_rows = indptr.size - 1
+    longest = 0
+    for r in range(n_rows):
+        longest = max(longest, indptr[r + 1] - indptr[r])
+    per_chunk = (n_rows + chunks - 1) // chunks
+    for chunk in prange(chunks):
+        keys = np.empty(longest, dtype=np.int64)
+        for r in range(chunk * per_chunk, min(n_rows, (chunk + 1) * per_chunk)):
+            start, end = indptr[r], indptr[r + 1]
+            ordered = True
+            for t in range(start + 1, end):
+                if cols[t] < cols[t - 1]:
+                    ordered = False
+                    break
+            if ordered:
+                for t in range(start, end):
+                    indices[t] = cols[t]
+                    origin[t] = t
+                continue
+            size = end - start
+            for a in range(size):
+                keys[a] = (np.int64(cols[start + a]) << 32) | a
+            if size <= INSERTION_ROWS:
+                for a in range(1, size):
+                    key = keys[a]
+                    b = a - 1
+                    while b >= 0 and keys[b] > key:
+                        keys[b + 1] = keys[b]
+                        b -= 1
+                    keys[b + 1] = key
+            else:
+                keys[:size].sort()
+            for a in range(size):
+                indices[start + a] = keys[a] >> 32
+                origin[start + a] = start + (keys[a] & 0xFFFFFFFF)
 
 
 @njit(nogil=True, cache=True)

@@ -26,7 +26,9 @@ class BPR(Recommender):
     N(0, init_std²), item biases at 0; seed: the start and the samples (a fit is reproducible).
     strata: above 1, each epoch is stratified SGD over strata × strata random blocks of users
     and items, strata of them at a time in parallel on numba's threads
-    (`bpr_epoch_stratified`); negatives then come from the step's item group. The result
+    (`bpr_epoch_stratified`); negatives then come from the step's item group. The groups are
+    drawn afresh each epoch but balanced by popularity (each holds about as many interactions
+    as the others), so an item is drawn as a negative about as often as in serial SGD. The result
     depends on strata, never on the number of threads. 1: plain serial SGD. It is lowered to
     keep at least MIN_GROUP users and items in a group (so small data is fitted serially); the
     default was chosen on validation (benchmarks/README.md, `bench_ranking.py --bpr-strata`).
@@ -48,7 +50,7 @@ class BPR(Recommender):
         lr: float = 0.05,
         reg: float = 0.01,
         init_std: float = 0.1,
-        strata: int = 16,
+        strata: int = 2,
         seed: int | None = None,
     ) -> None:
         self.factors = factors
@@ -81,12 +83,16 @@ class BPR(Recommender):
         seen = seen_bitmap(m.indptr, m.indices, train.n_items)
         strata = min(int(self.strata), train.n_users // MIN_GROUP, train.n_items // MIN_GROUP)
         lr, reg = float(self.lr), float(self.reg)
+        # busiest first: each epoch's groups are dealt along these, so groups balance
+        user_order = np.argsort(-train.user_counts(), kind="stable")
+        item_order = np.argsort(-train.item_counts(), kind="stable")
         for _ in range(int(self.epochs)):
             seed = int(rng.integers(2**31 - 1))
             if strata > 1:
                 bpr_epoch_stratified(
-                    m.indptr, m.indices, owners, X, Y, bias, lr, reg, seed, seen, strata
-                )
+                    m.indptr, m.indices, owners, X, Y, bias, lr, reg, seed, seen, strata,
+                    user_order, item_order,
+                )  # fmt: skip
             else:
                 bpr_epoch(m.indptr, m.indices, owners, X, Y, bias, lr, reg, m.nnz, seed, seen)
         self.user_factors_, self.item_factors_, self.item_bias_ = X, Y, bias

@@ -120,23 +120,43 @@ def _permutation(n, state):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _blocks(indptr, indices, n_items, strata, state):  # type: ignore[no-untyped-def]
-    """A fresh random partition of users and items into `strata` groups each, and the training
-    entries of every (user group, item group) cell: (cell_ptr int64 [strata² + 1], entries int64
-    [nnz] grouped by cell, item_order int64 [n_items] listing each item group's items in turn,
-    item_ptr int64 [strata + 1] bounding them)."""
+def _balanced_groups(order, strata, state):  # type: ignore[no-untyped-def]
+    """group int64 [n]: a fresh random partition of 0 … n − 1 into `strata` groups whose sizes
+    differ by at most one, balanced along `order` (int64 [n]): each run of `strata` consecutive
+    entries of it is dealt one to a group, in a random order."""
+    n = order.size
+    group = np.empty(n, dtype=np.int64)
+    deal = np.arange(strata)
+    for first in range(0, n, strata):
+        for a in range(strata - 1, 0, -1):  # Fisher–Yates
+            b = _draw(state, a + 1)
+            deal[a], deal[b] = deal[b], deal[a]
+        for r in range(min(strata, n - first)):
+            group[order[first + r]] = deal[r]
+    return group
+
+
+@njit(nogil=True, cache=True)
+def _blocks(indptr, indices, user_order, item_order, strata, state):  # type: ignore[no-untyped-def]
+    """A fresh random partition of users and items into `strata` groups each, balanced along
+    user_order and item_order (`_balanced_groups`), and the training entries of every (user
+    group, item group) cell: (cell_ptr int64 [strata² + 1], entries int64 [nnz] grouped by cell,
+    members int64 [n_items] listing each item group's items in turn, item_ptr int64
+    [strata + 1] bounding them)."""
     n_users = indptr.size - 1
-    user_order = _permutation(n_users, state)
-    item_order = _permutation(n_items, state)
-    user_group = np.empty(n_users, dtype=np.int64)
-    item_group = np.empty(n_items, dtype=np.int64)
-    for rank in range(n_users):
-        user_group[user_order[rank]] = rank * strata // n_users
+    n_items = item_order.size
+    user_group = _balanced_groups(user_order, strata, state)
+    item_group = _balanced_groups(item_order, strata, state)
     item_ptr = np.zeros(strata + 1, dtype=np.int64)
-    for rank in range(n_items):
-        group = rank * strata // n_items
-        item_group[item_order[rank]] = group
-        item_ptr[group + 1] = rank + 1
+    for i in range(n_items):
+        item_ptr[item_group[i] + 1] += 1
+    for g in range(strata):
+        item_ptr[g + 1] += item_ptr[g]
+    members = np.empty(n_items, dtype=np.int64)
+    at = item_ptr[:-1].copy()
+    for i in range(n_items):
+        members[at[item_group[i]]] = i
+        at[item_group[i]] += 1
     cells = strata * strata
     cell_ptr = np.zeros(cells + 1, dtype=np.int64)
     for u in range(n_users):
@@ -151,17 +171,21 @@ def _blocks(indptr, indices, n_items, strata, state):  # type: ignore[no-untyped
             c = user_group[u] * strata + item_group[indices[t]]
             entries[at[c]] = t
             at[c] += 1
-    return cell_ptr, entries, item_order, item_ptr
+    return cell_ptr, entries, members, item_ptr
 
 
 NEGATIVE_DRAWS = 64  # a stratified step is skipped when this many draws all hit seen items
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
-def bpr_epoch_stratified(indptr, indices, owners, X, Y, bias, lr, reg, seed, seen_bits, strata):  # type: ignore[no-untyped-def]
+def bpr_epoch_stratified(  # type: ignore[no-untyped-def]
+    indptr, indices, owners, X, Y, bias, lr, reg, seed, seen_bits, strata, user_order, item_order
+):
     """One BPR epoch as stratified SGD (DSGD, Gemulla et al. 2011): users and items are split
-    at random into `strata` groups each (afresh every epoch); in each of `strata` sub-epochs the
-    cells (g, (g + s) mod strata), which share no user and no item, run in parallel, each taking
+    at random into `strata` groups each (afresh every epoch, balanced along user_order and
+    item_order, int64 permutations listing the busiest first: `_balanced_groups`); in each of
+    `strata` sub-epochs the cells (g, (g + s) mod strata), which share no user and no item, run
+    in parallel, each taking
     as many steps as it holds training entries: an entry of the cell drawn uniformly and a
     negative drawn uniformly from the cell's item group, redrawn while seen (at most
     NEGATIVE_DRAWS times, else the step is skipped). Every cell has its own generator, seeded
@@ -169,8 +193,8 @@ def bpr_epoch_stratified(indptr, indices, owners, X, Y, bias, lr, reg, seed, see
     as `bpr_epoch`; returns the share of steps whose pair was already ordered.
     """
     n_items = Y.shape[0]
-    cell_ptr, entries, item_order, item_ptr = _blocks(
-        indptr, indices, n_items, strata, _generator(seed)
+    cell_ptr, entries, members, item_ptr = _blocks(
+        indptr, indices, user_order, item_order, strata, _generator(seed)
     )
     ordered = np.zeros(strata, dtype=np.int64)
     for sub in range(strata):
@@ -184,7 +208,7 @@ def bpr_epoch_stratified(indptr, indices, owners, X, Y, bias, lr, reg, seed, see
                 t = entries[first + _draw(state, size)]
                 u = owners[t]
                 for _ in range(NEGATIVE_DRAWS):
-                    j = item_order[low + _draw(state, width)]
+                    j = members[low + _draw(state, width)]
                     if _unseen(u, j, indptr, indices, seen_bits, n_items):
                         ordered[group] += _step(X, Y, bias, u, indices[t], j, lr, reg)
                         break
