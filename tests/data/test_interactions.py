@@ -555,10 +555,11 @@ def test_matrices_built_from_indices_keep_one_index_dtype_for_scipy() -> None:
 @settings(deadline=None, max_examples=80)
 @given(
     pairs=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), max_size=200),
-    grouped=st.booleans(),  # rows past INSERTION_ROWS long take the quicksort
+    grouped=st.booleans(),  # rows past INSERTION_ROWS long take the radix sort
+    wide=st.booleans(),  # columns on either side of byte boundaries: three radix passes
 )
 def test_stable_csr_is_the_stable_sort_by_row_then_column(
-    pairs: list[tuple[int, int]], grouped: bool
+    pairs: list[tuple[int, int]], grouped: bool, wide: bool
 ) -> None:
     """Columns ascend within a row and repeated pairs keep their input order, whether the pairs
     come grouped by row (the sorted-file path) or in any order."""
@@ -567,11 +568,34 @@ def test_stable_csr_is_the_stable_sort_by_row_then_column(
     if grouped:
         pairs = sorted(pairs, key=lambda pair: pair[0])  # stable: columns keep their order
     rows = np.array([p[0] for p in pairs], dtype=np.int64)
-    cols = np.array([p[1] for p in pairs], dtype=np.int64)
-    indptr, indices, origin = stable_csr(rows, cols, 7, 5)
+    columns = np.array([0, 255, 256, 70_000, 131_071] if wide else [0, 1, 2, 3, 4])
+    cols = columns[[p[1] for p in pairs]].astype(np.int64)
+    indptr, indices, origin = stable_csr(rows, cols, 7, int(columns[-1]) + 1)
     order = np.lexsort((np.arange(rows.size), cols, rows))
     np.testing.assert_array_equal(origin, order)
     np.testing.assert_array_equal(indices, cols[order])
     counts = np.bincount(rows, minlength=7)
     np.testing.assert_array_equal(indptr, np.concatenate([[0], np.cumsum(counts)]))
     assert indptr.dtype == indices.dtype == origin.dtype == np.int32
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_stable_csr_sorts_long_rows_on_every_byte_of_the_column(grouped: bool) -> None:
+    """Rows far past INSERTION_ROWS, columns up to 2²⁰ and on both sides of byte boundaries,
+    repeats included: the stable order by row, then column."""
+    from recforge.data.csr_kernel import INSERTION_ROWS, stable_csr, take
+
+    rng = np.random.default_rng(3)
+    edges = np.array([0, 255, 256, 65_535, 65_536, 70_000, 1 << 20])
+    n = 40 * INSERTION_ROWS
+    cols = np.where(rng.random(n) < 0.5, edges[rng.integers(0, edges.size, n)],
+                    rng.integers(0, (1 << 20) + 1, n))  # fmt: skip
+    rows = rng.integers(0, 3, n)
+    if grouped:
+        rows = np.sort(rows)
+    _, indices, origin = stable_csr(rows, cols, 3, (1 << 20) + 1)
+    order = np.lexsort((np.arange(n), cols, rows))
+    np.testing.assert_array_equal(origin, order)
+    np.testing.assert_array_equal(indices, cols[order])
+    times = rng.integers(0, 10**9, n)
+    np.testing.assert_array_equal(take(times, origin), times[order])

@@ -6,7 +6,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["stable_csr"]
+__all__ = ["stable_csr", "take"]
 
 
 def stable_csr(
@@ -34,6 +34,15 @@ def stable_csr(
     return indptr, indices, origin
 
 
+@njit(parallel=True, nogil=True, cache=True)
+def take(values, positions):  # type: ignore[no-untyped-def]
+    """values[positions] ([n] of values' dtype) on all of numba's threads."""
+    out = np.empty(positions.size, dtype=values.dtype)
+    for t in prange(positions.size):
+        out[t] = values[positions[t]]
+    return out
+
+
 @njit(nogil=True, cache=True)
 def _grouped(rows, indptr):  # type: ignore[no-untyped-def]
     """Whether rows never decrease; if so, indptr [n_rows + 1] is filled from their counts."""
@@ -47,7 +56,32 @@ def _grouped(rows, indptr):  # type: ignore[no-untyped-def]
     return True
 
 
-INSERTION_ROWS = 24  # rows up to this long are sorted by insertion, longer ones by quicksort
+INSERTION_ROWS = 32  # rows up to this long are sorted by insertion, longer ones by radix
+
+
+RADIX = 256  # buckets per pass of `_radix_sort`
+
+
+@njit(nogil=True, cache=True)
+def _radix_sort(keys, spare, counts, size, n_cols):  # type: ignore[no-untyped-def]
+    """Sort keys[:size] (column·2³² + offset) by column, stably: LSD radix, a byte a pass,
+    as many passes as n_cols needs; spare [size] and counts [RADIX + 1] are scratch."""
+    src, dst = keys, spare
+    shift = 32
+    while (n_cols - 1) >> (shift - 32) > 0:
+        counts[:] = 0
+        for a in range(size):
+            counts[((src[a] >> shift) & (RADIX - 1)) + 1] += 1
+        for d in range(RADIX):
+            counts[d + 1] += counts[d]
+        for a in range(size):
+            digit = (src[a] >> shift) & (RADIX - 1)
+            dst[counts[digit]] = src[a]
+            counts[digit] += 1
+        src, dst = dst, src
+        shift += 8
+    if src is not keys:
+        keys[:size] = src[:size]
 
 
 @njit(parallel=True, nogil=True, cache=True)
@@ -61,9 +95,14 @@ def _sort_each_row(cols, indptr, indices, origin, chunks):  # type: ignore[no-un
     longest = 0
     for r in range(n_rows):
         longest = max(longest, indptr[r + 1] - indptr[r])
+    n_cols = 0
+    for t in range(cols.size):
+        n_cols = max(n_cols, cols[t] + 1)
     per_chunk = (n_rows + chunks - 1) // chunks
     for chunk in prange(chunks):
         keys = np.empty(longest, dtype=np.int64)
+        spare = np.empty(longest, dtype=np.int64)
+        counts = np.empty(RADIX + 1, dtype=np.int64)
         for r in range(chunk * per_chunk, min(n_rows, (chunk + 1) * per_chunk)):
             start, end = indptr[r], indptr[r + 1]
             ordered = True
@@ -88,7 +127,7 @@ def _sort_each_row(cols, indptr, indices, origin, chunks):  # type: ignore[no-un
                         b -= 1
                     keys[b + 1] = key
             else:
-                keys[:size].sort()
+                _radix_sort(keys, spare, counts, size, n_cols)
             for a in range(size):
                 indices[start + a] = keys[a] >> 32
                 origin[start + a] = start + (keys[a] & 0xFFFFFFFF)

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recforge.data.arrow_views import numpy_view
 from recforge.errors import DataError, ParameterError
 
 __all__ = ["IdMap", "factorize"]
@@ -247,7 +248,7 @@ def _factorize_dense_ints(values: Any) -> tuple[np.ndarray, IdMap] | None:
         if not pa.types.is_integer(values.type) or values.null_count:
             return None
         chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-        parts = [c.to_numpy() for c in chunks if len(c)]
+        parts = [numpy_view(c) for c in chunks if len(c)]
     else:
         parts = [np.asarray(values)]
     if not parts or parts[0].dtype.kind not in "iu" or parts[0].ndim != 1:

@@ -305,10 +305,12 @@ class Interactions:
         if _has_adjacent_repeats(matrix):
             matrix, ts_out = _merge_duplicates(matrix, vals, ts, duplicates, source, rows)
         else:  # the data of each slot is its input row
+            from recforge.data.csr_kernel import take
+
             perm = matrix.data
-            matrix.data = vals[perm]
+            matrix.data = take(vals, perm)
             matrix.has_canonical_format = True  # columns ascend in each row, none repeated
-            ts_out = None if ts is None else ts[perm]
+            ts_out = None if ts is None else take(ts, perm)
         return cls(matrix, user_ids, item_ids, ts_out, bool(explicit), rows)
 
     # ------------------------------------------------------------------ basic views

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from recforge.data.arrow_views import arrow_array, numpy_dtype
+
 __all__ = ["read_numeric_columns"]
 
 _BLOCK_BYTES = 1 << 22  # read size; lines are never split between parses
@@ -76,7 +78,9 @@ def read_numeric_columns(layout: NumericLayout, threads: int | None = None) -> p
     if failed or any(part is None for part in parts):
         return None
     done = [part for part in parts if part is not None]  # popped column by column below
-    return pa.table({role: _join([part.pop(role) for part in done]) for role in layout.wanted})
+    return pa.table(
+        {role: arrow_array(_join([part.pop(role) for part in done])) for role in layout.wanted}
+    )
 
 
 def _cut_points(path: Path, start: int, size: int, threads: int | None) -> list[int]:
@@ -105,7 +109,7 @@ def _parse_range(layout: NumericLayout, start: int, end: int) -> dict[str, np.nd
         if role in layout.wanted:
             kinds[layout.wanted[role]] = kind
     id_limit = np.array(
-        [np.iinfo(layout.types[r].to_pandas_dtype()).max for r in ("user", "item")], dtype=np.int64
+        [np.iinfo(numpy_dtype(layout.types[r])).max for r in ("user", "item")], dtype=np.int64
     )
     # The shortest possible line is one character per field plus separators and a newline, so
     # this capacity always suffices; pages never written cost no memory.
@@ -148,7 +152,7 @@ def _parse_range(layout: NumericLayout, start: int, end: int) -> dict[str, np.nd
 
 def _dtype(layout: NumericLayout, role: str) -> np.dtype:
     if role in layout.types:
-        return np.dtype(layout.types[role].to_pandas_dtype())
+        return numpy_dtype(layout.types[role])
     return np.dtype(np.float32 if role == "value" else np.int64)
 
 

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from recforge.data.arrow_views import numpy_view
 from recforge.data.columns import ColumnMapping, detect_columns, header_score, parse_columns
 from recforge.data.idmap import IdMap, factorize
 from recforge.data.interactions import DUPLICATE_POLICIES, DuplicatePolicy, Interactions
@@ -546,8 +547,8 @@ def _contiguous(column: pa.ChunkedArray) -> np.ndarray:
     """One numpy array from the chunks of a null-free primitive column (read-only; a copy
     only when there are several chunks)."""
     if column.num_chunks == 1:
-        return column.chunk(0).to_numpy()
-    return np.concatenate([chunk.to_numpy() for chunk in column.chunks])
+        return numpy_view(column.chunk(0))
+    return np.concatenate([numpy_view(chunk) for chunk in column.chunks])
 
 
 def _numeric_values(column: pa.ChunkedArray, locate: Locator, mapping: ColumnMapping) -> np.ndarray:
