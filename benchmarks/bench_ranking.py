@@ -226,7 +226,7 @@ def speed(repeats: int, tmp: Path) -> dict[str, Any]:
     return out
 
 
-SYNTHETIC_SEEDS = 3  # --bpr-strata: fits per value on the 10k-item synthetic set
+SYNTHETIC_SEEDS = 6  # --bpr-strata: fits per value on the 10k-item synthetic set
 
 
 def bpr_strata(values: list[int], seeds: int) -> dict[str, Any]:

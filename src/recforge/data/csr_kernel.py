@@ -27,7 +27,7 @@ def stable_csr(
     indices = np.empty(n, dtype=index)
     origin = np.empty(n, dtype=index)
     if n < 2**32 and _grouped(rows, indptr):  # (a row's offsets fit a sort key's low half)
-        _sort_each_row(cols, indptr, indices, origin, 8 * numba.get_num_threads())
+        _sort_each_row(cols, n_cols, indptr, indices, origin, 8 * numba.get_num_threads())
         return indptr, indices, origin
     scratch = (np.empty(n, dtype=index), np.empty(n, dtype=index))
     _fill(rows, cols, n_cols, *scratch, indptr, indices, origin)
@@ -85,19 +85,17 @@ def _radix_sort(keys, spare, counts, size, n_cols):  # type: ignore[no-untyped-d
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _sort_each_row(cols, indptr, indices, origin, chunks):  # type: ignore[no-untyped-def]
+def _sort_each_row(cols, n_cols, indptr, indices, origin, chunks):  # type: ignore[no-untyped-def]
     """For pairs grouped by row: each row's slots in stable column order (indices, origin).
 
-    A row out of order is sorted as keys column·2³² + offset in the row, unique, so any sort is
-    stable; in per-thread scratch (no allocation per row), rows split into `chunks` ranges.
+    A row out of order is sorted as keys column·2³² + offset in the row (columns < n_cols),
+    unique, so any sort is stable; in per-thread scratch (no allocation per row), rows split
+    into `chunks` ranges.
     """
     n_rows = indptr.size - 1
     longest = 0
     for r in range(n_rows):
         longest = max(longest, indptr[r + 1] - indptr[r])
-    n_cols = 0
-    for t in range(cols.size):
-        n_cols = max(n_cols, cols[t] + 1)
     per_chunk = (n_rows + chunks - 1) // chunks
     for chunk in prange(chunks):
         keys = np.empty(longest, dtype=np.int64)
