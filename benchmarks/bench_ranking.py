@@ -35,6 +35,7 @@ interaction) and on a 10,000-item synthetic set (SPEED_SYNTHETIC): --speed-repea
 the median reported. recforge fits in this process after a warm-up fit (numba's kernels loaded;
 implicit's are compiled ahead of time); implicit fits --speed-repeats times in one process of
 the peer venv, with its default threads (every core) and OPENBLAS_NUM_THREADS=1.
+--speed-models itemknn retimes only that case (each case records when it was measured).
 
     RECFORGE_DATA=../shared/data .venv/bin/python benchmarks/bench_ranking.py --speed
 
@@ -183,8 +184,9 @@ SPEED_SYNTHETIC: dict[str, Any] = {
 }
 
 
-def speed(repeats: int, tmp: Path) -> dict[str, Any]:
-    """Fit seconds of each SPEED_CASES pair on each data set (see the module docstring)."""
+def speed(repeats: int, tmp: Path, models: list[str]) -> dict[str, Any]:
+    """Fit seconds of the SPEED_CASES pairs of `models` on each data set (see the module
+    docstring), each case stamped with when it was measured."""
     sets = {
         "ml-100k": implicit_feedback(),
         "synthetic 10k items": synthetic_interactions(**SPEED_SYNTHETIC, seed=0),
@@ -196,6 +198,8 @@ def speed(repeats: int, tmp: Path) -> dict[str, Any]:
         users = [str(u) for u in data.user_ids.to_raw(np.arange(10))]  # lists are not scored
         cases: dict[str, Any] = {}
         for model, mine, algorithm, theirs_params in SPEED_CASES:
+            if model not in models:
+                continue
             get(model, seed=0, **mine).fit(data)  # untimed: loads the kernels for these dtypes
             runs = []
             for _ in range(repeats):
@@ -215,6 +219,7 @@ def speed(repeats: int, tmp: Path) -> dict[str, Any]:
                 "peer_seconds": peer_seconds,
                 "ratio": ours_seconds / peer_seconds,
                 "recforge_runs": runs,
+                "when": machine()["when"],
             }
             print(
                 f"[speed {name}] {model:<8} {ours_seconds:.3f} s vs implicit {algorithm:<6} "
@@ -497,6 +502,11 @@ def main() -> None:
         "--speed", action="store_true", help="fit times at equal parameters (module docstring)"
     )
     parser.add_argument("--speed-repeats", type=int, default=5, help="fits a side (--speed)")
+    parser.add_argument(
+        "--speed-models",
+        default=",".join(case[0] for case in SPEED_CASES),
+        help="--speed: the cases to (re)time; the others keep their recorded figures",
+    )
     parser.add_argument("--bpr-strata", default="", help="choose BPR's strata (docstring)")
     args = parser.parse_args()
     if args.bpr_strata:
@@ -505,8 +515,14 @@ def main() -> None:
         print(f"wrote {path}")
         return
     if args.speed:
+        models = args.speed_models.split(",")
         with tempfile.TemporaryDirectory() as name:
-            found = speed(max(1, args.speed_repeats), Path(name))
+            found = speed(max(1, args.speed_repeats), Path(name), models)
+        before = read_result("ranking").get("speed", {}).get("sets", {})
+        for set_name, part in found["sets"].items():  # cases not re-run keep their figures
+            kept = {m: c for m, c in before.get(set_name, {}).get("cases", {}).items()
+                    if m not in models}  # fmt: skip
+            part["cases"] = {**kept, **part["cases"]}
         found = {"machine": machine(), **found}
         path = write_result("ranking", {**read_result("ranking"), "speed": found})
         print(f"wrote {path}")

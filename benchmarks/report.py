@@ -288,6 +288,7 @@ def speed(d: Any) -> list[str]:
     columns += [col("parameters", "recforge_params", settings)]
     columns += [col("recforge fit s", "recforge_seconds"), col("peer fit s", "peer_seconds")]
     columns += [("fit ratio", lambda r: ratio(r.get("recforge_seconds"), r.get("peer_seconds")))]
+    columns += [("measured", lambda r: str(r.get("when", "—")))]
     caption = (
         f"Fit seconds at equal parameters (`--speed`, the median of {d.get('repeats')} fits a "
         "side; implicit on every core with OPENBLAS_NUM_THREADS=1):"

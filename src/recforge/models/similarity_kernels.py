@@ -103,8 +103,10 @@ def topk_cosine_rows(  # type: ignore[no-untyped-def]
     out_vals = np.zeros((rows, k), dtype=np.float32)
     for chunk in prange(chunks):
         prods = np.zeros(n)
-        touched = np.zeros(n + 1, dtype=np.int64)  # one spare: the branchless append
-        seen = np.zeros(n, dtype=np.uint8)  # 1: row j is in touched
+        # A row is listed when its sum is 0 before an update: the first time, or again after
+        # products that cancelled (listed twice, it is read once: the first read zeroes it).
+        # A listing row makes fewer than SCAN_SHARE·n updates, which bounds the list.
+        touched = np.zeros(int(SCAN_SHARE * n) + 1, dtype=np.int32)
         cand_vals = np.zeros(n)
         cand_cols = np.zeros(n, dtype=np.int64)
         for b in range(chunk, rows, chunks):
@@ -117,9 +119,8 @@ def topk_cosine_rows(  # type: ignore[no-untyped-def]
                 if track:
                     for q in range(t_indptr[u], t_indptr[u + 1]):
                         j = t_indices[q]
-                        touched[n_touched] = j  # kept only the first time (no branch)
-                        n_touched += 1 - seen[j]
-                        seen[j] = 1
+                        touched[n_touched] = j  # kept only when the sum is 0 (no branch)
+                        n_touched += prods[j] == 0.0
                         prods[j] += 1.0 if unit else x * t_data[q]
                 else:
                     for q in range(t_indptr[u], t_indptr[u + 1]):
@@ -127,8 +128,6 @@ def topk_cosine_rows(  # type: ignore[no-untyped-def]
             size = 0
             for t in range(n_touched if track else n):
                 j = touched[t] if track else t
-                if track:
-                    seen[j] = 0
                 value = prods[j]
                 prods[j] = 0.0
                 if value > 0.0:  # a cosine that is not positive is never kept
@@ -169,8 +168,7 @@ def topk_rows(  # type: ignore[no-untyped-def]
         sum_j = np.zeros(n)
         sq_i = np.zeros(n)
         sq_j = np.zeros(n)
-        touched = np.zeros(n + 1, dtype=np.int64)  # one spare: the branchless append
-        seen = np.zeros(n, dtype=np.uint8)  # 1: row j is in touched
+        touched = np.zeros(n + 1, dtype=np.int32)  # one spare: the branchless append
         cand_vals = np.zeros(n)
         cand_cols = np.zeros(n, dtype=np.int64)
         for b in range(chunk, rows, chunks):
@@ -185,8 +183,7 @@ def topk_rows(  # type: ignore[no-untyped-def]
                     y = t_data[q]
                     if track:
                         touched[n_touched] = j  # kept only the first time (no branch)
-                        n_touched += 1 - seen[j]
-                        seen[j] = 1
+                        n_touched += freq[j] == 0.0
                     prods[j] += x * y
                     freq[j] += 1.0
                     if kind == 1:
@@ -229,6 +226,5 @@ def topk_rows(  # type: ignore[no-untyped-def]
                 sum_j[j] = 0.0
                 sq_i[j] = 0.0
                 sq_j[j] = 0.0
-                seen[j] = 0
             _keep(cand_vals, cand_cols, size, k, b, counts, out_cols, out_vals)
     return counts, out_cols, out_vals
