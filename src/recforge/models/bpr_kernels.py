@@ -196,6 +196,12 @@ def bpr_epoch_stratified(  # type: ignore[no-untyped-def]
     cell_ptr, entries, members, item_ptr = _blocks(
         indptr, indices, user_order, item_order, strata, _generator(seed)
     )
+    # the entries' users and items in cell order: a step reads one place, inside its cell
+    cell_users = np.empty(entries.size, dtype=np.int32)
+    cell_items = np.empty(entries.size, dtype=np.int32)
+    for e in prange(entries.size):
+        cell_users[e] = owners[entries[e]]
+        cell_items[e] = indices[entries[e]]
     ordered = np.zeros(strata, dtype=np.int64)
     for sub in range(strata):
         for group in prange(strata):
@@ -205,11 +211,11 @@ def bpr_epoch_stratified(  # type: ignore[no-untyped-def]
             low, width = item_ptr[items], item_ptr[items + 1] - item_ptr[items]
             state = _generator(seed * 1_000_003 + sub * strata + group + 1)
             for _ in range(size):
-                t = entries[first + _draw(state, size)]
-                u = owners[t]
+                e = first + _draw(state, size)
+                u = cell_users[e]
                 for _ in range(NEGATIVE_DRAWS):
                     j = members[low + _draw(state, width)]
                     if _unseen(u, j, indptr, indices, seen_bits, n_items):
-                        ordered[group] += _step(X, Y, bias, u, indices[t], j, lr, reg)
+                        ordered[group] += _step(X, Y, bias, u, cell_items[e], j, lr, reg)
                         break
     return ordered.sum() / max(indices.size, 1)
