@@ -110,16 +110,6 @@ def _generator(seed):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _permutation(n, state):  # type: ignore[no-untyped-def]
-    """A uniform permutation of 0 … n − 1 (int64 [n]) by Fisher–Yates."""
-    out = np.arange(n)
-    for a in range(n - 1, 0, -1):
-        b = _draw(state, a + 1)
-        out[a], out[b] = out[b], out[a]
-    return out
-
-
-@njit(nogil=True, cache=True)
 def _balanced_groups(order, strata, state):  # type: ignore[no-untyped-def]
     """group int64 [n]: a fresh random partition of 0 … n − 1 into `strata` groups whose sizes
     differ by at most one, balanced along `order` (int64 [n]): each run of `strata` consecutive
@@ -185,12 +175,12 @@ def bpr_epoch_stratified(  # type: ignore[no-untyped-def]
     at random into `strata` groups each (afresh every epoch, balanced along user_order and
     item_order, int64 permutations listing the busiest first: `_balanced_groups`); in each of
     `strata` sub-epochs the cells (g, (g + s) mod strata), which share no user and no item, run
-    in parallel, each taking
-    as many steps as it holds training entries: an entry of the cell drawn uniformly and a
-    negative drawn uniformly from the cell's item group, redrawn while seen (at most
-    NEGATIVE_DRAWS times, else the step is skipped). Every cell has its own generator, seeded
-    from `seed`, so the result depends on `strata` but not on the number of threads. Arguments
-    as `bpr_epoch`; returns the share of steps whose pair was already ordered.
+    in parallel, each taking as many steps as it holds training entries: an entry of the cell
+    drawn uniformly and a negative drawn uniformly from the cell's item group, redrawn while
+    seen (at most NEGATIVE_DRAWS times, else the step is skipped). Every cell has its own
+    generator, seeded from `seed`, so the result depends on `strata` but not on the number of
+    threads. Arguments as `bpr_epoch`; returns the share of steps whose pair was already
+    ordered.
     """
     n_items = Y.shape[0]
     cell_ptr, entries, members, item_ptr = _blocks(
